@@ -1,0 +1,1 @@
+"""Built-in NAS methods (candidate generators); registered through entry points."""

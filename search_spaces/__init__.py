@@ -1,0 +1,1 @@
+"""Built-in search spaces; registered through entry points."""

@@ -1,0 +1,56 @@
+"""Install monas; the plugins/ and search_spaces/ folders install as monas.plugins and
+monas.search_spaces so no generic top-level name leaks into site-packages."""
+from setuptools import find_packages, setup
+
+PACKAGES = ["monas"] + [f"monas.{p}" for p in find_packages("monas")]
+PACKAGES += ["monas.plugins"] + [f"monas.plugins.{p}" for p in find_packages("plugins")]
+PACKAGES += ["monas.search_spaces"] + [f"monas.search_spaces.{p}" for p in find_packages("search_spaces")]
+
+GENERATORS = [
+    "random = monas.plugins.random_search:RandomSearch",
+    "nsga2 = monas.plugins.pymoo_nsga2:PymooNSGA2",
+    "optuna = monas.plugins.optuna_sampler:OptunaSampler",
+    "evolution = monas.plugins.regularized_evolution:MORegularizedEvolution",
+]
+SEARCH_SPACES = [
+    "nb201 = monas.search_spaces.nb201:NB201Space",
+]
+OBJECTIVES = [
+    "tabular = monas.objectives.tabular:TabularObjective",
+]
+DATASETS = []
+
+setup(
+    name="monas",
+    version="0.1.0",
+    description="Multi-objective neural architecture search: plugins, one Pareto archive, Optuna record",
+    python_requires=">=3.9",
+    packages=PACKAGES,
+    package_dir={
+        "monas": "monas",
+        "monas.plugins": "plugins",
+        "monas.search_spaces": "search_spaces",
+    },
+    package_data={"monas": ["data/*.csv.gz"]},
+    include_package_data=True,
+    install_requires=[
+        "torch>=2.0,<2.14",
+        "pymoo>=0.6.1",
+        "optuna>=4.0",
+        "fvcore>=0.1.5",
+        "numpy>=1.23",
+        "pyyaml>=6",
+        "scikit-learn>=1.2",
+        "matplotlib>=3.5",
+        "tqdm>=4.60",
+        "scipy>=1.9",
+    ],
+    extras_require={"test": ["pytest>=7"]},
+    entry_points={
+        "console_scripts": ["monas = monas.cli:main"],
+        "monas.generators": GENERATORS,
+        "monas.search_spaces": SEARCH_SPACES,
+        "monas.objectives": OBJECTIVES,
+        "monas.datasets": DATASETS,
+    },
+)
