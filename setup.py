@@ -18,7 +18,11 @@ SEARCH_SPACES = [
 OBJECTIVES = [
     "tabular = monas.objectives.tabular:TabularObjective",
 ]
-DATASETS = []
+DATASETS = [
+    "digits = monas.datasets:load_digits",
+    "cifar10 = monas.datasets:load_cifar10",
+    "cifar100 = monas.datasets:load_cifar100",
+]
 
 setup(
     name="monas",

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from monas.registry import DATASETS
+
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _tensors(x: np.ndarray, y: np.ndarray) -> TensorDataset:
     return TensorDataset(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
 
 
-@DATASETS.register("digits")
+
 def load_digits(valid_fraction: float = 0.5, test_fraction: float = 0.2, size: int = 16,
                 seed: int = 0) -> DataBundle:
     """scikit-learn's 1,797 bundled 8x8 digit images, resized to ``size`` x ``size``, 1 channel.
@@ -112,13 +112,13 @@ def _load_cifar(kind: str, root: str, valid_fraction: float, seed: int, limit: O
                       classes, (3, 32, 32))
 
 
-@DATASETS.register("cifar10")
+
 def load_cifar10(root: str, valid_fraction: float = 0.5, seed: int = 0, limit: Optional[int] = None) -> DataBundle:
     """CIFAR-10 from ``root`` holding data_batch_1..5 and test_batch (python format)."""
     return _load_cifar("cifar10", root, valid_fraction, seed, limit)
 
 
-@DATASETS.register("cifar100")
+
 def load_cifar100(root: str, valid_fraction: float = 0.5, seed: int = 0, limit: Optional[int] = None) -> DataBundle:
     """CIFAR-100 from ``root`` holding train and test (python format)."""
     return _load_cifar("cifar100", root, valid_fraction, seed, limit)
