@@ -1,0 +1,173 @@
+"""Report of a ParetoArchive: the feasible front as a text/CSV/HTML table and a Pareto plot (PNG).
+
+Plot (matplotlib's Agg canvas, no pyplot state): with two objectives, one panel (first objective on x); with more, one panel per pair of
+objectives (every pair, in label order), each a 2-D projection. Every evaluation with finite
+values is a grey dot, infeasible ones a red x, the feasible front blue circles; the front is
+joined by a line only in the 2-objective plot, where it is a real trade-off curve (projections of
+a higher-dimensional front are not). Axes carry the label and direction of each objective.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import itertools
+import math
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from monas.archive import ParetoArchive
+from monas.evaluation import Evaluation
+from monas.objective import MAXIMIZE
+
+_FIXED = ("number", "generator", "key")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def front_rows(archive: ParetoArchive) -> List[List]:
+    """One row per feasible front point, sorted by the first objective (best first):
+    number, generator, arch key, each objective's value (natural units), feasible."""
+    rows = []
+    for e in archive.front():
+        values = [float(e.values.get(k, math.nan)) for k in archive.labels]
+        rows.append([e.number, e.generator, e.arch.key, *values, e.feasible])
+    return rows
+
+
+def header(archive: ParetoArchive) -> List[str]:
+    """Column names of ``front_rows``: objective columns read ``label (min)`` / ``label (max)``."""
+    return [*_FIXED, *(_axis_name(o) for o in archive.objectives), "feasible"]
+
+
+def _axis_name(spec) -> str:
+    return f"{spec.label} ({'max' if spec.direction == MAXIMIZE else 'min'})"
+
+
+def front_table(archive: ParetoArchive) -> str:
+    """The feasible front as an aligned text table (numbers right-aligned), with a summary line.
+
+    When no evaluation is feasible the table has no rows and the summary says so.
+    """
+    cols = header(archive)
+    body = [[_fmt(v) for v in row] for row in front_rows(archive)]
+    widths = [max([len(c)] + [len(r[j]) for r in body]) for j, c in enumerate(cols)]
+    numeric = [j == 0 or 3 <= j < 3 + len(archive.labels) for j in range(len(cols))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    out = [line(cols), line(["-" * w for w in widths])]
+    out += [line(r) for r in body]
+    out.append(_summary(archive))
+    return "\n".join(out)
+
+
+def _summary(archive: ParetoArchive) -> str:
+    n = len(archive)
+    front = archive.front()
+    if not front:
+        return f"{n} evaluations, none feasible: the front is empty"
+    share = ", ".join(f"{g or '?'}: {c}" for g, c in archive.contributions().items())
+    return (
+        f"{n} evaluations, {len(front)} on the feasible front, "
+        f"hypervolume {archive.hypervolume():.4f} (front-normalised, ref 1.1); front by generator: {share}"
+    )
+
+
+def _write_csv(archive: ParetoArchive, path: Path) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header(archive))
+        for row in front_rows(archive):
+            writer.writerow([repr(v) if isinstance(v, float) else v for v in row])
+
+
+def _write_html(archive: ParetoArchive, path: Path, plot_name: str) -> None:
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in header(archive))
+    rows = []
+    knee = archive.knee()
+    for row in front_rows(archive):
+        mark = ' class="knee"' if knee is not None and row[0] == knee.number else ""
+        rows.append(f"<tr{mark}>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>")
+    doc = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>monas Pareto front</title>
+<style>body{{font-family:sans-serif}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #bbb;padding:2px 8px;text-align:right}} tr.knee{{background:#ffe9a8}}</style>
+</head><body>
+<h1>Pareto front</h1>
+<p>{html.escape(_summary(archive))}. The knee point (pymoo high trade-off) is highlighted.</p>
+<table><thead><tr>{cells}</tr></thead><tbody>
+{chr(10).join(rows)}
+</tbody></table>
+<p><img src="{html.escape(plot_name)}" alt="Pareto plot"></p>
+</body></html>
+"""
+    path.write_text(doc)
+
+
+def plot_front(archive: ParetoArchive, path: Path) -> None:
+    """Write the Pareto plot PNG (matplotlib Agg backend; see the module docstring)."""
+    # Figure + Agg canvas directly: no pyplot, so the caller's global backend is left alone.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    m = len(archive.labels)
+    pairs = list(itertools.combinations(range(m), 2)) if m > 1 else [(0, 0)]
+    ncols = min(3, len(pairs))
+    nrows = math.ceil(len(pairs) / ncols)
+    fig = Figure(figsize=(5.2 * ncols, 4.2 * nrows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    natural = archive.F() * archive.signs  # back to natural units, NaN where failed
+    ok = archive.sortable_mask()
+    infeasible = ok & ~archive.feasible_mask()
+    front = archive.front()
+    Fr = archive.F(front) * archive.signs if front else np.empty((0, m))
+    for ax, (i, j) in zip(axes.flat, pairs):
+        x = natural[:, i]
+        y = natural[:, j] if m > 1 else np.zeros(len(natural))
+        ax.scatter(x[ok & ~infeasible], y[ok & ~infeasible], s=6, c="0.7", label="feasible", rasterized=True)
+        if infeasible.any():
+            ax.scatter(x[infeasible], y[infeasible], s=14, marker="x", c="tab:red", linewidths=0.8,
+                       label="infeasible", rasterized=True)
+        if len(Fr):
+            fy = Fr[:, j] if m > 1 else np.zeros(len(Fr))
+            style = "-o" if m == 2 else "o"
+            ax.plot(Fr[:, i], fy, style, c="tab:blue", ms=5, lw=1.2, label="feasible front")
+        ax.set_xlabel(_axis_name(archive.objectives[i]))
+        if m > 1:
+            ax.set_ylabel(_axis_name(archive.objectives[j]))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{len(archive)} evaluations, {len(front)} on the feasible front")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def write_report(archive: ParetoArchive, out_dir) -> Dict[str, Path]:
+    """Write ``front.csv``, ``front.html`` (table, summary, embedded plot) and ``pareto.png``
+    into ``out_dir`` (created if missing); returns {"csv", "html", "png", "txt"} -> path, where
+    ``front.txt`` holds ``front_table``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "csv": out / "front.csv",
+        "html": out / "front.html",
+        "png": out / "pareto.png",
+        "txt": out / "front.txt",
+    }
+    _write_csv(archive, paths["csv"])
+    plot_front(archive, paths["png"])
+    _write_html(archive, paths["html"], paths["png"].name)
+    paths["txt"].write_text(front_table(archive) + "\n")
+    return paths
