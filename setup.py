@@ -14,6 +14,7 @@ GENERATORS = [
 ]
 SEARCH_SPACES = [
     "nb201 = monas.search_spaces.nb201:NB201Space",
+    "darts = monas.search_spaces.darts:DartsSpace",
 ]
 OBJECTIVES = [
     "tabular = monas.objectives.tabular:TabularObjective",
