@@ -18,6 +18,13 @@ SEARCH_SPACES = [
 ]
 OBJECTIVES = [
     "tabular = monas.objectives.tabular:TabularObjective",
+    "params = monas.objectives.params_flops:ParamsObjective",
+    "flops = monas.objectives.params_flops:FlopsObjective",
+    "latency = monas.objectives.latency:LatencyObjective",
+    "latency_lut = monas.objectives.latency_lut:LatencyLUTObjective",
+    "peak_memory = monas.objectives.peak_memory:PeakMemoryObjective",
+    "accuracy = monas.objectives.accuracy:AccuracyObjective",
+    "error = monas.objectives.accuracy:ErrorObjective",
 ]
 DATASETS = [
     "digits = monas.datasets:load_digits",
