@@ -128,6 +128,7 @@ class Engine:
         state = None
         if self.run_dir is not None:
             self.run_dir.create(self.config, self.resume)
+            self.run_dir.write_objectives(self.specs)
             if self.resume:
                 for rec in self.run_dir.read_measurements():
                     self.evaluator.preload(tuple(rec["key"]), Measurement(rec["value"], rec.get("details", {})))

@@ -30,6 +30,10 @@ class CandidateGenerator(abc.ABC):
     #: how many candidates the generator prefers per ``ask`` (e.g. its population size)
     batch_size: int = 1
 
+    #: constructor kwargs for the cheapest faithful configuration; the contract tests in
+    #: tests/test_contract_generators.py build every registered generator with these
+    contract_params: Dict[str, Any] = {}
+
     def setup(self, ctx) -> None:
         self.ctx_ = ctx
 

@@ -1,0 +1,236 @@
+"""Run configuration: YAML validated before any work starts, then built into an Engine.
+
+Every ``{name: ..., params: {...}}`` node becomes ``REGISTRY.create(name, **params)``. A bad
+field raises :class:`ConfigError` with one line naming its path and what is accepted, e.g.
+``generators[0].params.pop_sze: unknown parameter; accepted: pop_size, mutation_prob``.
+See ``examples/*.yaml`` and the README for the format.
+"""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+import yaml
+
+from monas.budget import Budget
+from monas.constraint import Constraint
+from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, Registry, RegistryError
+
+TOP_LEVEL = {
+    "run_dir": "path of the run directory (default runs/<config name>)",
+    "seed": "integer seed",
+    "device": "cpu or cuda[:N]",
+    "search_space": "{name, params}",
+    "dataset": "{name, params}",
+    "objectives": "list of {name, label, params}",
+    "constraints": "list of '<label> <= <number>'",
+    "generators": "list of {name, label, params, share}",
+    "budget": "{evaluations, wall_time_s, target_hypervolume}",
+    "storage": "Optuna storage URL",
+    "study_name": "Optuna study name",
+    "retrain": "{epochs, batch_size, lr, build}",
+    "progress": "true/false",
+}
+REQUIRED = ("search_space", "objectives", "generators", "budget")
+BUDGET_KEYS = ("evaluations", "wall_time_s", "target_hypervolume")
+RETRAIN_KEYS = ("epochs", "batch_size", "lr", "build", "top")
+
+
+class ConfigError(ValueError):
+    """A config field that is wrong: the message names its path and what is accepted."""
+
+
+def _accepted(keys) -> str:
+    return ", ".join(sorted(keys))
+
+
+def _check_params(factory: Any, params: Mapping[str, Any], path: str) -> None:
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    accepted = [n for n, p in sig.parameters.items()
+                if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    for key in params:
+        if key not in accepted:
+            raise ConfigError(f"{path}.params.{key}: unknown parameter; accepted: {_accepted(accepted) or '(none)'}")
+    missing = [n for n, p in sig.parameters.items()
+               if n in accepted and p.default is inspect.Parameter.empty and n not in params]
+    if missing:
+        raise ConfigError(f"{path}.params.{missing[0]}: required parameter is missing")
+
+
+def _node(node: Any, path: str, registry: Registry, extra=()) -> Dict[str, Any]:
+    if isinstance(node, str):
+        node = {"name": node}
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{path}: expected a mapping {{name, params}}, got {type(node).__name__}")
+    allowed = {"name", "params", *extra}
+    for key in node:
+        if key not in allowed:
+            raise ConfigError(f"{path}.{key}: unknown field; accepted: {_accepted(allowed)}")
+    name = node.get("name")
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}.name: missing; accepted: {_accepted(registry.names())}")
+    try:
+        factory = registry.get(name)
+    except RegistryError:
+        raise ConfigError(f"{path}.name: unknown {registry.kind} {name!r}; accepted: "
+                          f"{_accepted(registry.names())}") from None
+    params = node.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{path}.params: expected a mapping of constructor arguments")
+    _check_params(factory, params, path)
+    return {**node, "name": name, "params": dict(params)}
+
+
+def _number(value: Any, path: str, kind=float, minimum: Optional[float] = None):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: expected a number, got {value!r}")
+    if kind is int and int(value) != value:
+        raise ConfigError(f"{path}: expected an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{path}: must be >= {minimum}, got {value!r}")
+    return kind(value)
+
+
+def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
+    """Check ``raw`` (parsed YAML) completely and return it normalised; nothing is built."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: expected a mapping of {_accepted(TOP_LEVEL)}")
+    for key in raw:
+        if key not in TOP_LEVEL:
+            raise ConfigError(f"{key}: unknown field; accepted: {_accepted(TOP_LEVEL)}")
+    for key in REQUIRED:
+        if key not in raw:
+            raise ConfigError(f"{key}: missing; it takes {TOP_LEVEL[key]}")
+    cfg: Dict[str, Any] = {}
+    cfg["seed"] = _number(raw.get("seed", 0), "seed", int)
+    cfg["device"] = str(raw.get("device", "cpu"))
+    if not (cfg["device"] == "cpu" or cfg["device"].startswith("cuda")):
+        raise ConfigError(f"device: {cfg['device']!r}; accepted: cpu, cuda, cuda:N")
+    if raw.get("run_dir") is not None:
+        cfg["run_dir"] = str(raw["run_dir"])
+    cfg["search_space"] = _node(raw["search_space"], "search_space", SEARCH_SPACES)
+    if raw.get("dataset") is not None:
+        cfg["dataset"] = _node(raw["dataset"], "dataset", DATASETS)
+
+    objectives = raw["objectives"]
+    if not isinstance(objectives, list) or not objectives:
+        raise ConfigError("objectives: expected a non-empty list of {name, label, params}")
+    cfg["objectives"] = []
+    for i, node in enumerate(objectives):
+        o = _node(node, f"objectives[{i}]", OBJECTIVES, extra=("label",))
+        o["label"] = str(o.get("label") or o["params"].get("column") or o["name"])
+        cfg["objectives"].append(o)
+    labels = [o["label"] for o in cfg["objectives"]]
+    dup = {l for l in labels if labels.count(l) > 1}
+    if dup:
+        raise ConfigError(f"objectives: label {sorted(dup)[0]!r} is used twice; give each a distinct label")
+
+    cfg["constraints"] = []
+    for i, text in enumerate(raw.get("constraints") or []):
+        try:
+            c = Constraint.parse(text)
+        except ValueError as exc:
+            raise ConfigError(f"constraints[{i}]: {exc}") from None
+        if c.objective not in labels:
+            raise ConfigError(f"constraints[{i}]: unknown objective {c.objective!r}; accepted: {_accepted(labels)}")
+        cfg["constraints"].append(str(text))
+
+    generators = raw["generators"]
+    if not isinstance(generators, list) or not generators:
+        raise ConfigError("generators: expected a non-empty list of {name, label, params, share}")
+    cfg["generators"] = []
+    for i, node in enumerate(generators):
+        g = _node(node, f"generators[{i}]", GENERATORS, extra=("label", "share"))
+        g["label"] = str(g.get("label") or g["name"])
+        g["share"] = _number(g.get("share", 1.0), f"generators[{i}].share", float)
+        if g["share"] <= 0:
+            raise ConfigError(f"generators[{i}].share: must be > 0, got {g['share']}")
+        cfg["generators"].append(g)
+    glabels = [g["label"] for g in cfg["generators"]]
+    if len(set(glabels)) != len(glabels):
+        raise ConfigError("generators: two generators share a label; give each a distinct label")
+
+    budget = raw["budget"]
+    if not isinstance(budget, Mapping):
+        raise ConfigError(f"budget: expected a mapping with any of {_accepted(BUDGET_KEYS)}")
+    for key in budget:
+        if key not in BUDGET_KEYS:
+            raise ConfigError(f"budget.{key}: unknown field; accepted: {_accepted(BUDGET_KEYS)}")
+    cfg["budget"] = {}
+    if budget.get("evaluations") is not None:
+        cfg["budget"]["evaluations"] = _number(budget["evaluations"], "budget.evaluations", int, 1)
+    if budget.get("wall_time_s") is not None:
+        cfg["budget"]["wall_time_s"] = _number(budget["wall_time_s"], "budget.wall_time_s", float, 1e-9)
+    if budget.get("target_hypervolume") is not None:
+        cfg["budget"]["target_hypervolume"] = _number(budget["target_hypervolume"], "budget.target_hypervolume")
+    if not cfg["budget"]:
+        raise ConfigError(f"budget: give at least one of {_accepted(BUDGET_KEYS)}")
+
+    for key in ("storage", "study_name"):
+        if raw.get(key) is not None:
+            cfg[key] = str(raw[key])
+    if "progress" in raw:
+        cfg["progress"] = bool(raw["progress"])
+    if raw.get("retrain") is not None:
+        r = raw["retrain"]
+        if not isinstance(r, Mapping):
+            raise ConfigError(f"retrain: expected a mapping with any of {_accepted(RETRAIN_KEYS)}")
+        for key in r:
+            if key not in RETRAIN_KEYS:
+                raise ConfigError(f"retrain.{key}: unknown field; accepted: {_accepted(RETRAIN_KEYS)}")
+        if "dataset" not in cfg:
+            raise ConfigError("retrain: needs a dataset to train on; add dataset: {name: digits}")
+        cfg["retrain"] = dict(r)
+    return cfg
+
+
+def load(path: str) -> Dict[str, Any]:
+    """Read and validate the YAML file at ``path``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    cfg = validate(raw, source=str(path))
+    cfg.setdefault("run_dir", str(Path("runs") / p.stem))
+    return cfg
+
+
+def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[bool] = None):
+    """Create every object of a validated config and the Engine that runs them."""
+    from monas.engine import Engine
+
+    space = SEARCH_SPACES.create(cfg["search_space"]["name"], **cfg["search_space"]["params"])
+    data = None
+    if "dataset" in cfg:
+        data = DATASETS.create(cfg["dataset"]["name"], **cfg["dataset"]["params"])
+    objectives = {}
+    for i, o in enumerate(cfg["objectives"]):
+        try:
+            objectives[o["label"]] = OBJECTIVES.create(o["name"], **o["params"])
+        except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
+            raise ConfigError(f"objectives[{i}] ({o['name']}): {exc}") from None
+    generators = []
+    for i, g in enumerate(cfg["generators"]):
+        try:
+            generators.append((g["label"], GENERATORS.create(g["name"], **g["params"]), g["share"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"generators[{i}] ({g['name']}): {exc}") from None
+    return Engine(
+        space, objectives, generators,
+        constraints=[Constraint.parse(c) for c in cfg["constraints"]],
+        budget=Budget(**cfg["budget"]), seed=cfg["seed"], run_dir=Path(cfg["run_dir"]),
+        storage=cfg.get("storage"), study_name=cfg.get("study_name", "monas"), data=data,
+        device=cfg["device"], resume=resume,
+        progress=cfg.get("progress", True) if progress is None else progress, config=cfg,
+    )
