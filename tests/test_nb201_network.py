@@ -16,6 +16,15 @@ from monas.search_spaces.nb201.network import NB201Network
 TABLE = Path(monas.__file__).parent / "data" / "nb201_cifar10.csv.gz"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small nets: one thread is faster than two on a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def rows():
     """Arch 0, arch 13714 and 200 random rows (seed 0) of the benchmark table."""
