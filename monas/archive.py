@@ -72,8 +72,11 @@ class ParetoArchive:
         self._cv = np.empty(_INITIAL_CAPACITY)
         self._sortable = np.zeros(_INITIAL_CAPACITY, dtype=bool)
         self._feasible = np.zeros(_INITIAL_CAPACITY, dtype=bool)
-        self._front_idx = np.zeros(0, dtype=int)
-        self._front_F = np.empty((0, m))
+        # The front: rows [:_fn] of column-major buffers (one contiguous array per objective,
+        # so the per-add comparisons are plain 1-D vector ops).
+        self._fn = 0
+        self._fF = np.empty((64, m), order="F")
+        self._fI = np.empty(64, dtype=np.int64)
         self._generators: Dict[str, int] = {}
         self._front_cache: Optional[List[Evaluation]] = None
         self._ranked_cache: Optional[List[np.ndarray]] = None
@@ -105,18 +108,45 @@ class ParetoArchive:
         self._ranked_cache = None
         if not feasible:
             return False
-        P = self._front_F
-        if len(P) and np.all(P <= f, axis=1).any():
-            return False  # dominated by, or equal to, a point already on the front
-        keep = ~np.all(f <= P, axis=1)  # f is equal to none of them, so <= means f dominates
-        self._front_idx = np.append(self._front_idx[keep], i)
-        self._front_F = np.vstack([P[keep], f[None, :]])
+        k = self._fn
+        if k:
+            P = self._fF
+            covered = P[:k, 0] <= f[0]
+            for j in range(1, len(f)):
+                covered &= P[:k, j] <= f[j]
+            if covered.any():
+                return False  # dominated by, or equal to, a point already on the front
+            dominated = P[:k, 0] >= f[0]  # f equals none of them, so >= everywhere: f dominates
+            for j in range(1, len(f)):
+                dominated &= P[:k, j] >= f[j]
+            if dominated.any():
+                keep = ~dominated
+                rest = P[:k][keep]
+                k = len(rest)
+                self._fI[:k] = self._fI[: self._fn][keep]
+                self._fF[:k] = rest
+        if k == len(self._fI):
+            F_new = np.empty((2 * k, len(f)), order="F")
+            F_new[:k] = self._fF[:k]
+            self._fF = F_new
+            self._fI = np.resize(self._fI, 2 * k)
+        self._fF[k] = f
+        self._fI[k] = i
+        self._fn = k + 1
         self._front_cache = None
         return True
 
     def extend(self, evaluations) -> int:
         """``add`` each evaluation in order; returns how many entered the front on arrival."""
         return sum(self.add(e) for e in evaluations)
+
+    @property
+    def _front_F(self) -> np.ndarray:
+        return self._fF[: self._fn]
+
+    @property
+    def _front_idx(self) -> np.ndarray:
+        return self._fI[: self._fn]
 
     def _grow(self) -> None:
         n = 2 * len(self._cv)
@@ -159,8 +189,9 @@ class ParetoArchive:
         Ordered by the first objective, best first (then by the next objectives).
         """
         if self._front_cache is None:
-            order = np.lexsort(self._front_F.T[::-1]) if len(self._front_idx) else []
-            self._front_cache = [self.evaluations[self._front_idx[j]] for j in order]
+            ev = self.evaluations
+            order = np.lexsort(self._front_F.T[::-1])
+            self._front_cache = [ev[i] for i in self._front_idx[order].tolist()]
         return list(self._front_cache)
 
     def front_F(self) -> np.ndarray:
@@ -277,28 +308,38 @@ class ParetoArchive:
         return counts
 
     # --------------------------------------------------------- decision making
-    def knee(self) -> Optional[Evaluation]:
+    def knee(self, max_points: int = 1000) -> Optional[Evaluation]:
         """The front's knee: pymoo ``HighTradeoffPoints`` on the front normalised to [0, 1] by
         its own ideal and nadir. When pymoo finds several high trade-off points, or none, or the
         front has fewer than 3 points (or one objective), the point nearest (Euclidean, in the
         normalised space) to the ideal point among the candidates is returned. None when no
         evaluation is feasible.
+
+        pymoo's search is quadratic in the front size (about 0.1 s at 1,000 points), so a front
+        larger than ``max_points`` is first thinned to ``max_points`` points evenly spaced in
+        ``front()`` order (both ends kept; normalisation still uses the whole front). Thinning
+        keeps the shape, not every point: the answer is then a point near the full front's knee.
         """
+        if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 3:
+            raise ValueError(f"max_points={max_points!r}; accepted: an integer >= 3")
         front, P = self.front(), self.front_F()
         if not front:
             return None
         Z = normalise(P, P.min(axis=0), P.max(axis=0))
         candidates = np.arange(len(front))
         if len(front) >= 3 and Z.shape[1] >= 2:
+            pool = candidates
+            if len(front) > max_points:
+                pool = np.unique(np.linspace(0, len(front) - 1, max_points).round().astype(int))
             # pymoo sets warnings.filterwarnings("ignore") globally inside _do; keep it local.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    found = HighTradeoffPoints().do(Z)
+                    found = HighTradeoffPoints().do(Z[pool])
                 except ValueError:
                     found = None  # pymoo takes max() of an empty set when no trade-off is finite
             if found is not None and len(found):
-                candidates = np.asarray(found, dtype=int)
+                candidates = pool[np.asarray(found, dtype=int)]
         dist = np.linalg.norm(Z[candidates], axis=1)
         return front[int(candidates[np.argmin(dist)])]
 

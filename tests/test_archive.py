@@ -194,6 +194,8 @@ def test_knee_and_best_on_known_set():
         a.add(_ev(i, {"o0": e, "o1": acc}))
     a.add(_ev(11, {"o0": 0.2, "o1": 0.5}))  # dominated
     assert a.knee().number == 5
+    with pytest.raises(ValueError, match="max_points"):
+        a.knee(max_points=2)
     # best accuracy with o0 <= 0.5; best o0 with accuracy >= 0.95
     assert a.best("o1", {"o0": 0.5}).number == 7
     assert a.best("o0", {"o1": 0.95}).number == 8
@@ -203,6 +205,18 @@ def test_knee_and_best_on_known_set():
         a.best("o9", {})
     with pytest.raises(ValueError, match="accepted labels"):
         a.best("o0", {"o9": 1.0})
+
+
+def test_knee_dense_front_and_thinning():
+    a = _archive(("minimize", "maximize"))
+    t1, t2 = np.linspace(0, 0.1, 101), np.linspace(0.1, 1, 101)[1:]
+    pts = list(zip(t1, 9 * t1)) + list(zip(t2, 0.9 + 0.1 * (t2 - 0.1) / 0.9))
+    for i, (x, y) in enumerate(pts):
+        a.add(_ev(i, {"o0": x, "o1": y}))
+    assert len(a.front()) == 201
+    assert a.knee().number == 100  # exactly (0.1, 0.9)
+    thinned = a.knee(max_points=50)  # evenly spaced subset: a point near the knee
+    assert abs(thinned.values["o0"] - 0.1) < 0.03
 
 
 def test_knee_small_front_is_closest_to_ideal():
