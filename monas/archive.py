@@ -262,6 +262,8 @@ class ParetoArchive:
             for label, v in value.items():
                 if label not in self.labels:
                     raise ValueError(f"{name} names {label!r}; accepted labels: {', '.join(self.labels)}")
+                if not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
+                    raise ValueError(f"{name}[{label!r}]={v!r}; accepted: a finite number")
                 out[self.labels.index(label)] = float(v) * self._signs[self.labels.index(label)]
             return out
         out = np.asarray(value, dtype=float).reshape(-1)

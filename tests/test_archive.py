@@ -149,6 +149,8 @@ def test_hypervolume_hand_computed_2d():
     assert a.hypervolume(ideal={"o0": 0.0}) == pytest.approx(0.46)
     with pytest.raises(ValueError, match="accepted labels"):
         a.hypervolume(ideal={"nope": 1.0})
+    with pytest.raises(ValueError, match="finite"):
+        a.hypervolume(nadir={"o0": math.nan})
     with pytest.raises(ValueError, match="nadir"):
         a.hypervolume(ideal=[5.0, 0.0], nadir=[0.0, 0.0])
     with pytest.raises(ValueError, match="ref="):
