@@ -18,7 +18,6 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from monas.archive import ParetoArchive
-from monas.evaluation import Evaluation
 from monas.objective import MAXIMIZE
 
 _FIXED = ("number", "generator", "key")
