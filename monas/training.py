@@ -68,7 +68,7 @@ def train_network(model: nn.Module, data, epochs: int = 3, batch_size: int = 64,
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             if not torch.isfinite(loss):
-                raise NonFiniteLossError(f"{name}: loss became {float(loss)} in epoch {epoch + 1} of {epochs} "
+                raise NonFiniteLossError(f"{name}: loss became {float(loss.detach())} in epoch {epoch + 1} of {epochs} "
                                          f"(step {step + 1}, lr {scheduler.get_last_lr()[0]:.4g}); "
                                          "lower lr or check the network")
             optimizer.zero_grad(set_to_none=True)
@@ -78,7 +78,7 @@ def train_network(model: nn.Module, data, epochs: int = 3, batch_size: int = 64,
             optimizer.step()
             scheduler.step()
             step += 1
-            loss_sum += float(loss) * len(y)
+            loss_sum += float(loss.detach()) * len(y)
             correct += float((logits.argmax(dim=1) == y).sum())
             seen += len(y)
         history["train_loss"].append(loss_sum / seen)
