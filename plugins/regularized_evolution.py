@@ -13,6 +13,7 @@ from collections import deque
 from typing import Any, Dict, List
 
 import numpy as np
+from pymoo.indicators.hv import HV
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
@@ -21,13 +22,32 @@ from monas.evaluation import Evaluation
 from monas.generator import CandidateGenerator
 
 
-class MORegularizedEvolution(CandidateGenerator):
-    """Parameters: ``population_size`` (20; also the number of random initial candidates),
-    ``sample_size`` (tournament size, 5), ``front_prob`` (0.5), ``max_tries`` (50),
-    ``batch_size`` (1)."""
+def hypervolume_contributions(F: np.ndarray, ref: float = 1.1) -> np.ndarray:
+    """Exclusive hypervolume of each point of a non-dominated set (normalised to its own
+    ideal/nadir, reference ``ref``): what the front loses without it (SMS-EMOA's measure)."""
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    Z = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+    hv = HV(ref_point=np.full(F.shape[1], ref))
+    total = hv.do(Z)
+    return np.array([total - hv.do(np.delete(Z, i, axis=0)) for i in range(len(Z))])
 
-    def __init__(self, population_size: int = 20, sample_size: int = 5, front_prob: float = 0.5,
-                 max_tries: int = 50, batch_size: int = 1) -> None:
+
+class MORegularizedEvolution(CandidateGenerator):
+    """Parameters: ``population_size`` (15; also the number of random initial candidates),
+    ``sample_size`` (tournament size, 5), ``front_prob`` (0.95), ``front_selection`` (how a
+    front parent is picked: ``hv_contribution``, proportional to its exclusive hypervolume as in
+    SMS-EMOA, the default; ``crowding``, a binary tournament on crowding distance; ``uniform``),
+    ``max_tries`` (50), ``batch_size`` (1).
+
+    The defaults were chosen on the NB201 table benchmark (benchmarks/nb201_search.py, 300
+    evaluations, 10 seeds): front_prob 0.5/0.8/0.95 and crowding vs hv_contribution were
+    compared there; hv_contribution with 0.95 gave the best median HV ratio."""
+
+    def __init__(self, population_size: int = 15, sample_size: int = 5, front_prob: float = 0.95,
+                 max_tries: int = 50, batch_size: int = 1, front_selection: str = "hv_contribution") -> None:
+        if front_selection not in ("crowding", "hv_contribution", "uniform"):
+            raise ValueError(f"front_selection {front_selection!r}; accepted: crowding, hv_contribution, uniform")
+        self.front_selection = front_selection
         if sample_size < 1 or population_size < 1:
             raise ValueError("population_size and sample_size must be >= 1")
         if not 0.0 <= front_prob <= 1.0:
@@ -70,8 +90,11 @@ class MORegularizedEvolution(CandidateGenerator):
     def _parent(self) -> Arch:
         front = self.ctx_.archive.front()
         if front and self.rng_.random() < self.front_prob:
-            if len(front) <= 2:
+            if len(front) <= 2 or self.front_selection == "uniform":
                 return front[int(self.rng_.integers(len(front)))].arch
+            if self.front_selection == "hv_contribution":
+                w = hypervolume_contributions(self._objectives(front)) + 1e-12
+                return front[int(self.rng_.choice(len(front), p=w / w.sum()))].arch
             # binary tournament on crowding distance: sparse regions and the extremes first
             cd = calc_crowding_distance(self._objectives(front))
             i, j = self.rng_.choice(len(front), size=2, replace=False)
