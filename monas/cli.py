@@ -83,6 +83,12 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    from monas.profiling import main as profile_main
+
+    return profile_main(args.args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="monas", description="Multi-objective neural architecture search")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -102,12 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run_dir")
     r.add_argument("--out", default=None)
     r.set_defaults(func=cmd_report)
-    try:
-        from monas.profiling import add_profile_command
-    except ImportError:
-        pass
-    else:
-        add_profile_command(sub)
+    p = sub.add_parser("profile", help="per-op latency table on the target device (latency_lut)",
+                       add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_profile)
     return ap
 
 
@@ -116,7 +120,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError, FileNotFoundError) as exc:
+    except (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError, FileNotFoundError,
+            ValueError) as exc:
         print(f"monas: error: {exc}", file=sys.stderr)
         return 2
 
