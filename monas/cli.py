@@ -108,16 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run_dir")
     r.add_argument("--out", default=None)
     r.set_defaults(func=cmd_report)
-    p = sub.add_parser("profile", help="per-op latency table on the target device (latency_lut)",
-                       add_help=False)
-    p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_profile)
+    sub.add_parser("profile", help="per-op latency table on the target device (latency_lut); "
+                                   "see monas profile --help")
     return ap
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="monas: %(levelname)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["profile"]:  # its own parser (python -m monas.profiling) takes every option
+        args = argparse.Namespace(func=cmd_profile, args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError, FileNotFoundError,
