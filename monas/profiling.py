@@ -56,11 +56,14 @@ def probe_archs(space) -> tuple:
 def profile_ops(space, device: str = "cpu", batch_size: int = 1, input_shape: Sequence[int] = (3, 32, 32),
                 num_classes: int = 10, build_kwargs: Optional[Dict[str, Any]] = None, warmup: int = 5,
                 repeats: int = 20, rounds: int = 3, threads: Optional[int] = 1, dtype: str = "float32",
-                seed: int = 0) -> Dict[str, Any]:
+                seed: int = 0, clock: str = "wall") -> Dict[str, Any]:
     """Measure the latency table of ``space`` (see module docstring); returns a JSON-ready dict.
 
-    Keys: ``format``, ``space``, ``fingerprint`` (:func:`monas.hardware.hardware_fingerprint`
-    of the measurement), ``build`` (build kwargs, classes, input shape), ``variables`` and
+    ``clock`` is the CPU clock of :func:`monas.objectives.latency.time_forward` ('wall', or
+    'thread' for single-thread CPU tables on a shared machine).
+
+    Keys: ``format``, ``space``, ``space_params``, ``fingerprint``
+    (:func:`monas.hardware.hardware_fingerprint` of the measurement plus the clock), ``build`` (build kwargs, classes, input shape), ``variables`` and
     ``options`` (row and column names), ``base_ms``, ``table_ms`` (variables x options),
     ``spread_ms`` (IQR over rounds of each entry) and the timing settings.
     """
@@ -82,8 +85,8 @@ def profile_ops(space, device: str = "cpu", batch_size: int = 1, input_shape: Se
     for _ in range(int(rounds)):
         for j in rng.permutation(len(order)):
             pos = order[j]
-            b = float(np.median(time_forward(base_model, x, device, warmup, repeats, threads)))
-            p = float(np.median(time_forward(models[pos], x, device, warmup, repeats, threads)))
+            b = float(np.median(time_forward(base_model, x, device, warmup, repeats, threads, clock)))
+            p = float(np.median(time_forward(models[pos], x, device, warmup, repeats, threads, clock)))
             base_runs.append(b)
             diffs[pos].append(p - b)
 
@@ -98,7 +101,7 @@ def profile_ops(space, device: str = "cpu", batch_size: int = 1, input_shape: Se
         "format": LUT_FORMAT,
         "space": space.name,
         "space_params": space_params(space),
-        "fingerprint": hardware_fingerprint(device, threads, dtype, batch_size, shape),
+        "fingerprint": {**hardware_fingerprint(device, threads, dtype, batch_size, shape), "clock": clock},
         "build": {k: build[k] for k in sorted(build)},
         "variables": [v.name for v in variables],
         "options": [list(v.options) for v in variables],
@@ -142,12 +145,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--clock", default="wall", choices=("wall", "thread"))
     args = parser.parse_args(argv)
     from monas.registry import SEARCH_SPACES
 
     space = SEARCH_SPACES.create(args.space)
     table = profile_ops(space, device=args.device, batch_size=args.batch, input_shape=args.input_shape,
-                        num_classes=args.classes, threads=args.threads, rounds=args.rounds, repeats=args.repeats)
+                        num_classes=args.classes, threads=args.threads, rounds=args.rounds, repeats=args.repeats, clock=args.clock)
     print(f"saved {save_table(table, args.out)}: base {table['base_ms']:.3f} ms")
     return 0
 

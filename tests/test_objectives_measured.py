@@ -151,6 +151,18 @@ def test_latency_median_spread_and_fingerprint(ctx, arch):
     assert fp8 != fp and fp8["batch_size"] == 8
 
 
+def test_thread_clock_and_its_limits(ctx, arch):
+    m = LatencyObjective(warmup=1, repeats=5, clock="thread").measure(arch, ctx)
+    assert m.value > 0 and m.details["clock"] == "thread"
+    assert 0 < m.details["on_cpu_percent"] <= 100
+    assert LatencyObjective(clock="thread").fingerprint(ctx)["clock"] == "thread"
+    assert LatencyObjective(clock="thread").fingerprint(ctx) != LatencyObjective().fingerprint(ctx)
+    with pytest.raises(ValueError, match="threads=1"):
+        LatencyObjective(clock="thread", threads=2)
+    with pytest.raises(ValueError, match="accepted"):
+        LatencyObjective(clock="sundial")
+
+
 def test_latency_summary_numbers():
     s = latency_summary([1.0, 2.0, 3.0, 4.0, 100.0])
     assert s["median_ms"] == 3.0 and s["iqr_ms"] == 2.0 and s["min_ms"] == 1.0
@@ -201,6 +213,8 @@ def test_lut_refuses_other_hardware_or_space(lut, tmp_path):
         LatencyLUTObjective(table=str(path), threads=2)
     with pytest.raises(ValueError, match="batch_size"):
         LatencyLUTObjective(table=str(path), batch_size=4)
+    with pytest.raises(ValueError, match="clock"):
+        LatencyLUTObjective(table=str(path), clock="thread")
     obj = LatencyLUTObjective(table=str(path))
     other = NB201Space(C=8, N=1, input_size=8)
     with pytest.raises(ValueError, match="C=4 vs 8"):

@@ -6,7 +6,10 @@ garbage collector is paused; on CUDA with a pair of ``torch.cuda.Event`` per pas
 synchronisation, so queued kernels are not billed to the next pass. The model runs in eval
 mode under ``torch.inference_mode``. The value is the median (robust to the odd preempted pass
 on a shared machine); the details keep the spread: interquartile range, coefficient of
-variation, min, mean, and the number of passes.
+variation, min, mean, the number of passes and the share of the time the thread was on a CPU.
+A shared, loaded machine deschedules the timing thread mid-pass and inflates wall times; the
+``thread`` clock (single-thread CPU only) times the thread's own CPU time instead, see
+:func:`time_forward`. The clock is part of the fingerprint.
 """
 from __future__ import annotations
 
@@ -23,18 +26,33 @@ from monas.objective import Measurement, Objective
 from monas.objectives._build import build_fingerprint, build_network, input_shape_for
 
 
+CLOCKS = ("wall", "thread")
+
+
 def time_forward(model: nn.Module, x: torch.Tensor, device: Any = "cpu", warmup: int = 10, repeats: int = 30,
-                 threads: Optional[int] = 1) -> np.ndarray:
+                 threads: Optional[int] = 1, clock: str = "wall", return_on_cpu: bool = False):
     """Milliseconds of ``repeats`` forward passes of ``model`` on ``x`` after ``warmup`` passes.
 
-    ``model`` and ``x`` must already be on ``device``; the model is put in eval mode. See the
-    module docstring for the clocks used.
+    ``model`` and ``x`` must already be on ``device``; the model is put in eval mode. Clocks on
+    CPU: ``wall`` (``time.perf_counter_ns``, the latency a user waits) or ``thread``
+    (``time.thread_time_ns``: the calling thread's on-CPU time, which leaves out the time the
+    thread was descheduled, so it stays steady on a shared, loaded machine; only meaningful
+    with ``threads=1``, where the calling thread does all the work). On CUDA the clock is
+    always CUDA events. With ``return_on_cpu`` the result is (times, on-CPU percent), the
+    share of the timed wall time the thread actually ran (None on CUDA or with threads != 1):
+    well below 100 means the machine was contended.
     """
     if int(warmup) < 0 or int(repeats) < 1:
         raise ValueError(f"warmup must be >= 0 and repeats >= 1, got warmup={warmup}, repeats={repeats}")
+    if clock not in CLOCKS:
+        raise ValueError(f"clock {clock!r}; accepted: {', '.join(CLOCKS)}")
     dev = parse_device(device)
+    if clock == "thread" and (dev.type != "cpu" or threads != 1):
+        raise ValueError(f"clock 'thread' measures one CPU thread: it needs device 'cpu' and threads=1, "
+                         f"got device {str(dev)!r}, threads={threads!r}; use clock 'wall'")
     model.eval()
-    times = np.empty(int(repeats), dtype=np.float64)
+    wall = np.empty(int(repeats), dtype=np.float64)
+    cpu = np.empty(int(repeats), dtype=np.float64)
     gc_was_enabled = gc.isenabled()
     with pinned_threads(threads if dev.type == "cpu" else None), torch.inference_mode():
         gc.disable()
@@ -50,16 +68,22 @@ def time_forward(model: nn.Module, x: torch.Tensor, device: Any = "cpu", warmup:
                     model(x)
                     ends[i].record()
                     ends[i].synchronize()
-                times[:] = [s.elapsed_time(e) for s, e in zip(starts, ends)]
+                wall[:] = [s.elapsed_time(e) for s, e in zip(starts, ends)]
             else:
                 for i in range(int(repeats)):
-                    t0 = time.perf_counter_ns()
+                    t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
                     model(x)
-                    times[i] = (time.perf_counter_ns() - t0) / 1e6
+                    c1, t1 = time.thread_time_ns(), time.perf_counter_ns()
+                    wall[i], cpu[i] = (t1 - t0) / 1e6, (c1 - c0) / 1e6
         finally:
             if gc_was_enabled:
                 gc.enable()
-    return times
+    times = cpu if clock == "thread" else wall
+    if not return_on_cpu:
+        return times
+    on_cpu = (float(100.0 * min(1.0, cpu.sum() / wall.sum()))
+              if dev.type == "cpu" and threads == 1 and wall.sum() > 0 else None)
+    return times, on_cpu
 
 
 def latency_summary(times_ms: Sequence[float]) -> Dict[str, float]:
@@ -94,13 +118,13 @@ class LatencyObjective(Objective):
     Parameters: ``device`` ('cpu', 'cuda', 'cuda:N'), ``batch_size``, ``input_shape`` (C, H, W;
     default the data's), ``warmup`` and ``repeats`` passes, ``threads`` (CPU intra-op threads
     pinned while timing; None keeps torch's setting), ``dtype`` and ``build_kwargs`` for
-    ``space.build``. The fingerprint is :func:`monas.hardware.hardware_fingerprint` plus the
-    build settings, so values from different machines, batch sizes or dtypes never mix.
+    ``space.build``, ``clock`` ('wall' or, for single-thread CPU, 'thread'). The fingerprint is
+    :func:`monas.hardware.hardware_fingerprint` plus the clock and the build settings, so values from different machines, batch sizes or dtypes never mix.
     """
 
     def __init__(self, device: str = "cpu", batch_size: int = 1, input_shape: Optional[Sequence[int]] = None,
                  warmup: int = 10, repeats: int = 30, threads: Optional[int] = 1, dtype: str = "float32",
-                 build_kwargs: Optional[Dict[str, Any]] = None) -> None:
+                 build_kwargs: Optional[Dict[str, Any]] = None, clock: str = "wall") -> None:
         self.device = device
         self.batch_size = batch_size
         self.input_shape = None if input_shape is None else tuple(input_shape)
@@ -109,12 +133,16 @@ class LatencyObjective(Objective):
         self.threads = threads
         self.dtype = dtype
         self.build_kwargs = dict(build_kwargs or {})
+        self.clock = clock
         parse_device(device)  # fail at construction, not mid-search
         parse_dtype(dtype)
+        if clock not in CLOCKS or (clock == "thread" and (str(device) != "cpu" or threads != 1)):
+            raise ValueError(f"clock {clock!r} with device {device!r}, threads={threads!r}; accepted: 'wall', "
+                             "or 'thread' with device 'cpu' and threads=1")
 
     def fingerprint(self, ctx) -> Dict[str, Any]:
         shape = input_shape_for(ctx, self.input_shape)
-        return {"kind": "latency",
+        return {"kind": "latency", "clock": self.clock,
                 **hardware_fingerprint(self.device, self.threads, self.dtype, self.batch_size, shape),
                 **{k: v for k, v in build_fingerprint(ctx, shape, self.build_kwargs).items() if k != "input_shape"}}
 
@@ -122,7 +150,9 @@ class LatencyObjective(Objective):
         shape = input_shape_for(ctx, self.input_shape)
         net = build_network(ctx.space, arch, ctx, shape, self.build_kwargs)
         model, x = prepare(net, self.device, self.dtype, self.batch_size, shape, seed=getattr(ctx, "seed", 0))
-        times = time_forward(model, x, self.device, self.warmup, self.repeats, self.threads)
+        times, on_cpu = time_forward(model, x, self.device, self.warmup, self.repeats, self.threads,
+                                     clock=self.clock, return_on_cpu=True)
         summary = latency_summary(times)
-        summary.update(warmup=int(self.warmup), device=str(parse_device(self.device)))
+        summary.update(warmup=int(self.warmup), device=str(parse_device(self.device)), clock=self.clock,
+                       on_cpu_percent=on_cpu)
         return Measurement(summary["median_ms"], summary)

@@ -14,7 +14,7 @@ import torch
 
 from monas.hardware import hardware_fingerprint
 from monas.objective import Measurement, Objective
-from monas.profiling import load_table
+from monas.profiling import load_table, space_params
 
 
 def check_fingerprint(table: Dict[str, Any], current: Dict[str, Any], where: str = "latency table") -> None:
@@ -38,7 +38,7 @@ def lut_estimate(table: Dict[str, Any], indices: Sequence[int]) -> float:
 class LatencyLUTObjective(Objective):
     """Latency (ms) summed from the table at ``table`` (see module docstring).
 
-    ``device``, ``threads`` and ``dtype`` describe where the estimate is meant for and must
+    ``device``, ``threads``, ``dtype`` and ``clock`` describe where the estimate is meant for and must
     match the table; ``batch_size`` and ``input_shape`` default to the table's and, when given,
     must match it too. Cheap: no network is built. ``expected(space, probabilities)`` gives
     ``base + sum(p * table)``, differentiable in the probabilities.
@@ -47,13 +47,15 @@ class LatencyLUTObjective(Objective):
     cheap = True
 
     def __init__(self, table: str, device: str = "cpu", threads: Optional[int] = 1, dtype: str = "float32",
-                 batch_size: Optional[int] = None, input_shape: Optional[Sequence[int]] = None) -> None:
+                 batch_size: Optional[int] = None, input_shape: Optional[Sequence[int]] = None,
+                 clock: str = "wall") -> None:
         self.table = table
         self.device = device
         self.threads = threads
         self.dtype = dtype
         self.batch_size = batch_size
         self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.clock = clock
         self.lut_ = load_table(table)
         stored = self.lut_["fingerprint"]
         current = hardware_fingerprint(
@@ -61,14 +63,13 @@ class LatencyLUTObjective(Objective):
             stored.get("batch_size") if batch_size is None else batch_size,
             stored.get("input_shape") if input_shape is None else input_shape,
         )
+        current["clock"] = clock
         check_fingerprint(self.lut_, current, where=f"latency table {str(table)!r}")
 
     def _check_space(self, space) -> None:
         if space.name != self.lut_["space"] or [v.name for v in space.variables()] != self.lut_["variables"]:
             raise ValueError(f"latency table {str(self.table)!r} is for space {self.lut_['space']!r} "
                              f"(choices {self.lut_['variables']}), not {space.name!r}")
-        from monas.profiling import space_params
-
         stored, mine = self.lut_.get("space_params", {}), space_params(space)
         diff = [f"{k}={stored.get(k)!r} vs {mine.get(k)!r}" for k in sorted(set(stored) | set(mine))
                 if stored.get(k) != mine.get(k)]
@@ -104,7 +105,7 @@ def lut_vs_measured(space, table: Dict[str, Any], n_archs: int = 50, seed: int =
     """Spearman rank correlation of the table's estimates with direct measurements.
 
     Samples ``n_archs`` distinct architectures (seeded), measures each directly with the table's
-    own device, threads, dtype, batch size, input shape and build settings, and returns
+    own device, threads, dtype, clock, batch size, input shape and build settings, and returns
     {"spearman", "pvalue", "keys", "lut_ms", "measured_ms"}.
     """
     from scipy.stats import spearmanr
@@ -113,8 +114,9 @@ def lut_vs_measured(space, table: Dict[str, Any], n_archs: int = 50, seed: int =
     from monas.objectives.latency import prepare, time_forward
 
     fp = table["fingerprint"]
-    check_fingerprint(table, hardware_fingerprint(fp["device"], fp["threads"], fp["dtype"],
-                                                  fp["batch_size"], fp["input_shape"]))
+    clock = fp.get("clock", "wall")
+    check_fingerprint(table, {**hardware_fingerprint(fp["device"], fp["threads"], fp["dtype"],
+                                                     fp["batch_size"], fp["input_shape"]), "clock": clock})
     rng = np.random.default_rng(seed)
     archs = {}
     while len(archs) < int(n_archs):
@@ -125,7 +127,7 @@ def lut_vs_measured(space, table: Dict[str, Any], n_archs: int = 50, seed: int =
     for arch in archs.values():
         model, x = prepare(build_network(space, arch, None, shape, table.get("build")), fp["device"],
                            fp["dtype"], fp["batch_size"], shape, seed=seed)
-        measured.append(float(np.median(time_forward(model, x, fp["device"], warmup, repeats, fp["threads"]))))
+        measured.append(float(np.median(time_forward(model, x, fp["device"], warmup, repeats, fp["threads"], clock))))
         lut.append(lut_estimate(table, space.encode(arch)))
     rho, p = spearmanr(lut, measured)
     return {"spearman": float(rho), "pvalue": float(p), "keys": list(archs), "lut_ms": lut, "measured_ms": measured}
