@@ -11,6 +11,12 @@ GENERATORS = [
     "nsga2 = monas.plugins.pymoo_nsga2:PymooNSGA2",
     "optuna = monas.plugins.optuna_sampler:OptunaSampler",
     "evolution = monas.plugins.regularized_evolution:MORegularizedEvolution",
+    "free_darts = monas.plugins.free_darts:FreeDARTS",
+    "gcn_predictor = monas.plugins.gcn_predictor:GCNPredictorGenerator",
+    "darts = monas.plugins.darts:Darts",
+    "pc_darts = monas.plugins.pc_darts:PcDarts",
+    "rome = monas.plugins.rome:Rome",
+    "sharp_darts = monas.plugins.sharp_darts:SharpDarts",
 ]
 SEARCH_SPACES = [
     "nb201 = monas.search_spaces.nb201:NB201Space",
@@ -25,6 +31,7 @@ OBJECTIVES = [
     "peak_memory = monas.objectives.peak_memory:PeakMemoryObjective",
     "accuracy = monas.objectives.accuracy:AccuracyObjective",
     "error = monas.objectives.accuracy:ErrorObjective",
+    "zero_cost = monas.objectives.zero_cost:ZeroCostObjective",
 ]
 DATASETS = [
     "digits = monas.datasets:load_digits",
