@@ -12,6 +12,11 @@
    ``lat_ms_gold_6226`` (Xeon Gold 6226, as published by HELP) over those archs.
 3. LUT: a per-op table profiled here (``monas.profiling.profile_ops``) against direct
    measurement of ``--lut-archs`` archs (``lut_vs_measured``), Spearman correlation.
+
+The output states the 1-minute load average and how much of the timed wall time the timing
+thread actually ran: on a machine shared with other jobs both explain a failed bar. A core
+to itself helps, e.g. ``chrt -f 10 taskset -c 1 python benchmarks/latency.py`` where
+permitted; ``--clock thread`` times the thread's CPU time instead of the wall clock.
 """
 from __future__ import annotations
 
