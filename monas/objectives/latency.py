@@ -136,7 +136,7 @@ class LatencyObjective(Objective):
         self.clock = clock
         parse_device(device)  # fail at construction, not mid-search
         parse_dtype(dtype)
-        if clock not in CLOCKS or (clock == "thread" and (str(device) != "cpu" or threads != 1)):
+        if clock not in CLOCKS or (clock == "thread" and (parse_device(device).type != "cpu" or threads != 1)):
             raise ValueError(f"clock {clock!r} with device {device!r}, threads={threads!r}; accepted: 'wall', "
                              "or 'thread' with device 'cpu' and threads=1")
 
