@@ -33,7 +33,7 @@ TOP_LEVEL = {
     "progress": "true/false",
 }
 REQUIRED = ("search_space", "objectives", "generators", "budget")
-BUDGET_KEYS = ("evaluations", "wall_time_s", "target_hypervolume")
+BUDGET_KEYS = ("evaluations", "wall_time_s", "target_hypervolume", "hv_ideal", "hv_nadir")
 RETRAIN_KEYS = ("epochs", "batch_size", "lr", "build", "top")
 
 
@@ -169,8 +169,18 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
         cfg["budget"]["wall_time_s"] = _number(budget["wall_time_s"], "budget.wall_time_s", float, 1e-9)
     if budget.get("target_hypervolume") is not None:
         cfg["budget"]["target_hypervolume"] = _number(budget["target_hypervolume"], "budget.target_hypervolume")
-    if not cfg["budget"]:
-        raise ConfigError(f"budget: give at least one of {_accepted(BUDGET_KEYS)}")
+    for key in ("hv_ideal", "hv_nadir"):
+        if budget.get(key) is not None:
+            bounds = budget[key]
+            if not isinstance(bounds, Mapping) or set(bounds) != set(labels):
+                raise ConfigError(f"budget.{key}: expected a value for every objective label; accepted: "
+                                  f"{_accepted(labels)}")
+            cfg["budget"][key] = {k: _number(v, f"budget.{key}.{k}") for k, v in bounds.items()}
+    if "target_hypervolume" in cfg["budget"] and not ("hv_ideal" in cfg["budget"] and "hv_nadir" in cfg["budget"]):
+        raise ConfigError("budget.target_hypervolume: needs budget.hv_ideal and budget.hv_nadir to fix the "
+                          "normalisation")
+    if not any(k in cfg["budget"] for k in BUDGET_KEYS[:3]):
+        raise ConfigError(f"budget: give at least one of evaluations, target_hypervolume, wall_time_s")
 
     for key in ("storage", "study_name"):
         if raw.get(key) is not None:

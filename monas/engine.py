@@ -244,7 +244,7 @@ class Engine:
     def _check_stop(self) -> Optional[str]:
         hv = None
         if self.budget.target_hypervolume is not None:
-            hv = self.archive.hypervolume()
+            hv = self.archive.hypervolume(ideal=self.budget.hv_ideal, nadir=self.budget.hv_nadir)
         return self.budget.exhausted(self.n_unique, self.elapsed_s, hv)
 
     def optimize(self) -> ParetoArchive:

@@ -120,3 +120,42 @@ def test_generator_outside_the_space_is_named(nb201, table_objectives):
     engine = Engine(nb201, table_objectives, [("bad", Bad(), 1.0)], budget=Budget(evaluations=2))
     with pytest.raises(ValueError, match="generator 'bad' proposed an architecture outside"):
         engine.optimize()
+
+
+def test_target_hypervolume_with_fixed_bounds_stops_early(nb201, table_objectives):
+    budget = Budget(evaluations=2000, target_hypervolume=0.8,
+                    hv_ideal={"accuracy": 95, "latency": 3}, hv_nadir={"accuracy": 50, "latency": 20})
+    engine = Engine(nb201, table_objectives, [("evo", MORegularizedEvolution(), 1.0)], budget=budget, seed=0)
+    archive = engine.optimize()
+    assert "hypervolume" in engine.stop_reason
+    assert len(archive) < 2000
+    assert archive.hypervolume(ideal=budget.hv_ideal, nadir=budget.hv_nadir) >= 0.8
+    with pytest.raises(ValueError, match="hv_ideal and hv_nadir"):
+        Budget(target_hypervolume=0.5)
+
+
+def test_user_table_with_op_columns_and_any_storage_url(nb201, tmp_path):
+    """A table laid out like NB201 but without arch_str (op columns only), from a user path."""
+    from monas.objectives.tabular import TabularObjective, load_table
+    import optuna
+
+    src = load_table()
+    cols = [v.name for v in nb201.variables()]
+    lines = [",".join(cols + ["my_acc", "my_latency"])]
+    for i in range(len(src)):
+        ops = [src.text(c)[i] for c in cols]
+        lines.append(",".join(ops + [str(src.column("c10_test_acc_12ep")[i]), str(src.column("lat_ms_pixel3")[i])]))
+    path = tmp_path / "mine.csv"
+    path.write_text("\n".join(lines) + "\n")
+    objectives = {"acc": TabularObjective("my_acc", table=str(path)),
+                  "lat": TabularObjective("my_latency", table=str(path))}
+    assert objectives["acc"].direction == "maximize" and objectives["lat"].direction == "minimize"
+    storage = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    engine = Engine(nb201, objectives, [("r", RandomSearch(), 1.0)], budget=Budget(evaluations=15),
+                    run_dir=tmp_path / "run", storage=storage, study_name="mine")
+    archive = engine.optimize()
+    row = src.row_of(archive.evaluations[0].arch.key, nb201)
+    assert archive.evaluations[0].values["acc"] == pytest.approx(src.column("c10_test_acc_12ep")[row])
+    assert len(optuna.load_study(study_name="mine", storage=storage).trials) == 15
+    with pytest.raises(KeyError, match="accepted: .*my_acc"):
+        TabularObjective("nope", table=str(path))
