@@ -1,0 +1,315 @@
+"""GCNPredictorGenerator: propose what a GCN fitted to the archive places on the Pareto front.
+
+METHODS.md section 6 (Chen et al., GCN fitting of the weight-sharing space), as a monas
+generator:
+
+1. **Sample** ``n_init`` architectures uniformly (step 2 of the method); the engine evaluates
+   them. With an accuracy objective of fidelity ``supernet`` (inherited weights of a supernet a
+   one-shot generator publishes) these labels are the supernet's noisy estimates, the paper's
+   use; with any other objective (a table, short training) the GCN fits those evaluations.
+2. **Fit** a :class:`GCNPredictor` on every complete evaluation in the shared archive (all
+   generators' work), cold the first time (``epochs``), then warm-started for
+   ``refit_epochs`` every ``refit_every`` evaluations (incremental refits keep a run cheap).
+3. **Predict** the whole pool: every cell of a space with at most ``max_pool`` architectures
+   (NB201: all 15,625, the paper's lookup table), else ``pool_size`` uniform samples plus
+   ``n_mutants`` mutations of the current front per refit. Evaluated pool members keep their
+   true values.
+4. **Costs** (every objective but ``target``): ``costs="measure"`` reads each pool member's
+   value through ``ctx.measure`` (the engine's cached measurement, never recomputed here: meant
+   for tables, params/FLOPs, latency look-up tables); ``"predict"`` adds them as further GCN
+   outputs fitted to the archive (for costs too dear to measure for a whole pool, such as
+   on-device latency); ``"auto"`` times ``ctx.measure`` on a few pool members once and measures
+   the pool when every call took under ``cheap_s`` seconds, else predicts. The decision is kept
+   in the state, so a resumed run does not change it.
+5. **Propose** unevaluated pool members in order of constrained non-dominated rank over
+   (predicted or true target, measured or predicted costs), evaluated points included at their
+   true values, with crowding distance (descending) inside a rank; members predicted to violate
+   a constraint are proposed only when nothing predicted feasible is left.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from monas.arch import Arch
+from monas.evaluation import EvalState, Evaluation
+from monas.generator import CandidateGenerator
+from monas.objective import MAXIMIZE
+from monas.plugins.gcn_predictor.model import GraphBatch, stack_graphs
+from monas.plugins.gcn_predictor.predictor import GCNPredictor
+
+COST_MODES = ("auto", "measure", "predict")
+
+
+class GCNPredictorGenerator(CandidateGenerator):
+    """Parameters: ``n_init`` (20 random candidates before the first fit), ``refit_every`` (20
+    evaluations between refits; also the size of each proposal queue), ``batch_size`` (5 per
+    ``ask``), ``target`` (objective label the GCN learns; default the first maximised objective,
+    else the first), ``costs`` ("auto" | "measure" | "predict"), ``cheap_s`` (2e-3), ``hidden``
+    (32), ``layers`` (3), ``epochs`` (100, cold fits), ``refit_epochs`` (20, warm refits), ``lr``
+    (1e-3), ``weight_decay`` (1e-4), ``fit_batch_size`` (64), ``ensemble`` (1), ``max_pool``
+    (20000), ``pool_size`` (2000), ``n_mutants`` (200).
+
+    The defaults are sized for speed (a 300-evaluation NB201 run refits 14 times and predicts
+    all 15,625 cells each time in a few seconds on one CPU core); the predictor's own defaults
+    (hidden 128, 300 epochs, METHODS.md [M]) serve one-off fits such as the lookup table."""
+
+    def __init__(self, n_init: int = 20, refit_every: int = 20, batch_size: int = 5,
+                 target: Optional[str] = None, costs: str = "auto", cheap_s: float = 2e-3,
+                 hidden: int = 32, layers: int = 3, epochs: int = 100, refit_epochs: int = 20,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, fit_batch_size: int = 64, ensemble: int = 1,
+                 max_pool: int = 20000, pool_size: int = 2000, n_mutants: int = 200) -> None:
+        if costs not in COST_MODES:
+            raise ValueError(f"costs={costs!r}; accepted: {', '.join(COST_MODES)}")
+        for name, value in (("n_init", n_init), ("refit_every", refit_every), ("batch_size", batch_size),
+                            ("epochs", epochs), ("refit_epochs", refit_epochs), ("pool_size", pool_size)):
+            if int(value) < 1:
+                raise ValueError(f"gcn_predictor {name} must be >= 1, got {value}")
+        if int(n_init) < 2:
+            raise ValueError(f"gcn_predictor n_init must be >= 2 (a fit needs 2 examples), got {n_init}")
+        self.n_init = int(n_init)
+        self.refit_every = int(refit_every)
+        self.batch_size = int(batch_size)
+        self.target = target
+        self.costs = costs
+        self.cheap_s = float(cheap_s)
+        self.hidden = int(hidden)
+        self.layers = int(layers)
+        self.epochs = int(epochs)
+        self.refit_epochs = int(refit_epochs)
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.fit_batch_size = int(fit_batch_size)
+        self.ensemble = int(ensemble)
+        self.max_pool = int(max_pool)
+        self.pool_size = int(pool_size)
+        self.n_mutants = int(n_mutants)
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self, ctx) -> None:
+        super().setup(ctx)
+        labels = [o.label for o in ctx.objectives]
+        if self.target is None:
+            self.target_ = next((o.label for o in ctx.objectives if o.direction == MAXIMIZE), labels[0])
+        elif self.target not in labels:
+            raise ValueError(f"gcn_predictor target {self.target!r} is not an objective; accepted: {', '.join(labels)}")
+        else:
+            self.target_ = self.target
+        self.cost_labels_ = [l for l in labels if l != self.target_]
+        self.rng_ = np.random.default_rng(ctx.seed)
+        self.predictor_ = GCNPredictor(hidden=self.hidden, layers=self.layers, epochs=self.epochs, lr=self.lr,
+                                       weight_decay=self.weight_decay, batch_size=self.fit_batch_size,
+                                       ensemble=self.ensemble, seed=ctx.seed)
+        self.cost_mode_: Optional[str] = None if self.costs == "auto" else self.costs
+        self.queue_: List[str] = []
+        self.proposed_: set = set()
+        self.since_fit_ = 0
+        self.n_refits_ = 0
+        self.pool_keys_: Optional[List[str]] = None
+        self._pool_archs: List[Arch] = []
+        self._pool_index: Dict[str, int] = {}
+        self._graphs: Optional[GraphBatch] = None
+        self._measured: Dict[str, np.ndarray] = {}
+
+    @property
+    def predicted_labels(self) -> List[str]:
+        """Labels the GCN outputs: the target, plus the costs when they are predicted."""
+        return [self.target_] + (self.cost_labels_ if self.cost_mode_ == "predict" else [])
+
+    # ------------------------------------------------------------------ the pool
+    def _enumerable(self) -> bool:
+        space = self.ctx_.space
+        return hasattr(space, "all") and space.size() <= self.max_pool
+
+    def _add_to_pool(self, archs: Sequence[Arch]) -> None:
+        new = [a for a in archs if a.key not in self._pool_index]
+        if not new:
+            return
+        for a in new:
+            self._pool_index[a.key] = len(self._pool_archs)
+            self._pool_archs.append(a)
+        batch = stack_graphs([self.ctx_.space.to_graph(a) for a in new])
+        self._graphs = batch if self._graphs is None else GraphBatch(
+            *(torch.cat([old, add]) for old, add in zip(self._graphs, batch)))
+        for label, values in self._measured.items():
+            self._measured[label] = np.concatenate([values, np.full(len(new), np.nan)])
+        self.pool_keys_ = [a.key for a in self._pool_archs]
+
+    def _build_pool(self, keys: Optional[Sequence[str]] = None) -> None:
+        space = self.ctx_.space
+        if keys is not None:
+            self._add_to_pool([space.from_key(k) for k in keys])
+        elif self._enumerable():
+            self._add_to_pool(space.all())
+        else:
+            seen, archs = set(), []
+            for _ in range(20 * self.pool_size):
+                a = space.sample(self.rng_)
+                if a.key not in seen:
+                    seen.add(a.key)
+                    archs.append(a)
+                if len(archs) >= self.pool_size:
+                    break
+            self._add_to_pool(archs)
+
+    def _grow_pool(self, front: Sequence[Evaluation]) -> None:
+        """Large spaces: mutations of the current front join the pool at every refit."""
+        if self._enumerable() or not front or self.n_mutants < 1:
+            return
+        space = self.ctx_.space
+        picks = self.rng_.integers(len(front), size=self.n_mutants)
+        self._add_to_pool([space.mutate(front[int(i)].arch, self.rng_) for i in picks])
+
+    # ------------------------------------------------------------------ costs
+    def _decide_costs(self) -> None:
+        if self.cost_mode_ is not None:
+            return
+        if not self.cost_labels_:
+            self.cost_mode_ = "measure"
+            return
+        probe = self.rng_.choice(len(self._pool_archs), size=min(5, len(self._pool_archs)), replace=False)
+        slow = False
+        for i in probe:
+            for label in self.cost_labels_:
+                t = time.perf_counter()
+                self.ctx_.measure(self._pool_archs[int(i)], label)
+                slow |= time.perf_counter() - t >= self.cheap_s
+        self.cost_mode_ = "predict" if slow else "measure"
+
+    def _measured_costs(self) -> np.ndarray:
+        """(pool, costs) measured through the engine's cache; only new pool members are asked."""
+        cols = []
+        for label in self.cost_labels_:
+            values = self._measured.setdefault(label, np.full(len(self._pool_archs), np.nan))
+            for i in np.flatnonzero(np.isnan(values)):
+                values[i] = self.ctx_.measure(self._pool_archs[int(i)], label)
+            cols.append(values)
+        return np.stack(cols, axis=1) if cols else np.zeros((len(self._pool_archs), 0))
+
+    # ------------------------------------------------------------------ fit and rank
+    def _complete(self) -> List[Evaluation]:
+        labels = [o.label for o in self.ctx_.objectives]
+        return [e for e in self.ctx_.archive.evaluations if e.state == EvalState.COMPLETE
+                and all(np.isfinite(e.values.get(l, np.nan)) for l in labels)]
+
+    def _refit(self) -> None:
+        evs = self._complete()
+        if self.pool_keys_ is None:
+            self._build_pool()
+        self._decide_costs()
+        self._grow_pool(self.ctx_.archive.front())
+        self._add_to_pool([e.arch for e in evs])  # the GCN reads graphs from the pool
+        idx = np.array([self._pool_index[e.arch.key] for e in evs])
+        y = np.array([[e.values[l] for l in self.predicted_labels] for e in evs])
+        warm = self.predictor_.fitted
+        self.predictor_.fit(self._graphs.select(idx), y, epochs=self.refit_epochs if warm else self.epochs,
+                            warm_start=warm)
+        self.n_refits_ += 1
+        self.since_fit_ = 0
+        self.queue_ = self._rank(evs)
+
+    def _rank(self, evs: List[Evaluation]) -> List[str]:
+        """Unevaluated, unproposed pool keys in proposal order (module docstring, step 5)."""
+        labels = [o.label for o in self.ctx_.objectives]
+        pred = self.predictor_.predict(self._graphs).reshape(len(self._pool_archs), -1)
+        values = np.empty((len(self._pool_archs), len(labels)))
+        for k, label in enumerate(self.predicted_labels):
+            values[:, labels.index(label)] = pred[:, k]
+        if self.cost_mode_ == "measure":
+            measured = self._measured_costs()
+            for k, label in enumerate(self.cost_labels_):
+                values[:, labels.index(label)] = measured[:, k]
+        known = np.zeros(len(self._pool_archs), dtype=bool)
+        for e in evs:
+            i = self._pool_index[e.arch.key]
+            values[i] = [e.values[l] for l in labels]
+            known[i] = True
+        violation = np.zeros(len(values))
+        for c in self.ctx_.constraints:
+            violation += np.maximum(0.0, c.violation(values[:, labels.index(c.objective)]))
+        F = values * self.ctx_.signs()
+        evaluated = set(e.arch.key for e in self.ctx_.archive.evaluations)
+        open_ = np.array([not known[i] and k not in evaluated and k not in self.proposed_
+                          for i, k in enumerate(self.pool_keys_)])
+        feasible = violation <= 0
+        order: List[int] = []
+        want = self.refit_every
+        cand = np.flatnonzero(feasible & (open_ | known))
+        if open_[cand].any():
+            for front in NonDominatedSorting().do(F[cand], n_stop_if_ranked=len(cand)):
+                members = cand[front]
+                fresh = members[open_[members]]
+                if len(fresh) == 0:
+                    continue
+                cd = calc_crowding_distance(F[members]) if len(members) > 2 else np.full(len(members), np.inf)
+                cd_fresh = cd[open_[members]]
+                order.extend(fresh[np.argsort(-cd_fresh, kind="stable")].tolist())
+                if len(order) >= want:
+                    break
+        if len(order) < want:  # nothing (more) predicted feasible: least violation first
+            rest = np.flatnonzero(open_ & ~feasible)
+            order.extend(rest[np.argsort(violation[rest], kind="stable")][: want - len(order)].tolist())
+        return [self.pool_keys_[i] for i in order[:want]]
+
+    # ------------------------------------------------------------------ protocol
+    def _random(self, n: int, evaluated: set) -> List[Arch]:
+        out = []
+        space = self.ctx_.space
+        for _ in range(50 * n):
+            a = space.sample(self.rng_)
+            if a.key not in evaluated and a.key not in self.proposed_ and a not in out:
+                out.append(a)
+            if len(out) == n:
+                break
+        return out
+
+    def ask(self, n: int) -> List[Arch]:
+        evaluated = set(e.arch.key for e in self.ctx_.archive.evaluations)
+        n_complete = len(self._complete())
+        if n_complete + len([k for k in self.proposed_ if k not in evaluated]) < self.n_init:
+            archs = self._random(min(n, self.n_init - n_complete), evaluated)
+        else:
+            if n_complete < 2:  # every initial candidate failed: keep sampling
+                archs = self._random(n, evaluated)
+                self.proposed_.update(a.key for a in archs)
+                return archs
+            self.queue_ = [k for k in self.queue_ if k not in evaluated]
+            if not self.queue_ or self.since_fit_ >= self.refit_every:
+                self._refit()
+            archs = [self._pool_archs[self._pool_index[k]] for k in self.queue_[:n]]
+            self.queue_ = self.queue_[n:]
+        self.proposed_.update(a.key for a in archs)
+        return archs
+
+    def tell(self, evaluations: Sequence[Evaluation]) -> None:
+        self.since_fit_ += len(evaluations)
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {
+            "rng": self.rng_.bit_generator.state,
+            "cost_mode": self.cost_mode_,
+            "queue": list(self.queue_),
+            "proposed": sorted(self.proposed_),
+            "since_fit": self.since_fit_,
+            "n_refits": self.n_refits_,
+            "pool": None if self.pool_keys_ is None or self._enumerable() else list(self.pool_keys_),
+            "pool_built": self.pool_keys_ is not None,
+            "predictor": self.predictor_.state_dict() if self.predictor_.fitted else None,
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.rng_.bit_generator.state = state["rng"]
+        self.cost_mode_ = state["cost_mode"]
+        self.queue_ = list(state["queue"])
+        self.proposed_ = set(state["proposed"])
+        self.since_fit_ = int(state["since_fit"])
+        self.n_refits_ = int(state["n_refits"])
+        if state.get("pool_built"):
+            self._build_pool(state["pool"])
+        if state["predictor"] is not None:
+            self.predictor_.load_state_dict(state["predictor"])
