@@ -24,6 +24,8 @@ class Darts(OneShotGenerator):
     None (the study's)."""
 
     method = "darts"
+    #: tiny settings for the registry-wide contract tests
+    contract_params = {"epochs": 1, "steps_per_epoch": 1, "C": 8, "search_batch_size": 8, "top_k": 2}
 
     def __init__(self, epochs: int = 2, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
                  steps_per_epoch: Optional[int] = None, w_lr: float = 0.025, w_lr_min: float = 0.001,

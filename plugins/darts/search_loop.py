@@ -127,13 +127,11 @@ class BilevelSearch:
             acc = [torch.zeros_like(p) for p in plist]
             mean_loss = 0.0
             for _ in range(K):
-                w, ew = self._weights(epoch)
-                loss = F.cross_entropy(self.net(x, w, ew), y)
-                grads = torch.autograd.grad(loss, plist, allow_unused=True)
+                loss, grads = self._sample_arch_grad(x, y, epoch, plist)
                 for a, g in zip(acc, grads):
                     if g is not None:
                         a.add_(g, alpha=1.0 / K)
-                mean_loss += float(loss.detach()) / K
+                mean_loss += loss / K
         if self.penalty is not None and self.lam != 0.0:
             cost = self.lam * self.penalty(self.relaxation.expected_probabilities(self.params), self.relaxation.ops)
             for a, g in zip(acc, torch.autograd.grad(cost, plist, allow_unused=True)):
@@ -142,6 +140,14 @@ class BilevelSearch:
         for p, a in zip(plist, acc):
             p.grad = a
         return mean_loss
+
+    def _sample_arch_grad(self, x, y, epoch, plist):
+        # In its own frame so the sample's graph is freed on return: autograd.grad w.r.t. the
+        # architecture never runs the nodes that lead only to weights (e.g. ops on the cell
+        # inputs), and their saved tensors would otherwise live on into the next sample.
+        w, ew = self._weights(epoch)
+        loss = F.cross_entropy(self.net(x, w, ew), y)
+        return float(loss.detach()), torch.autograd.grad(loss, plist, allow_unused=True)
 
     def weight_gradients(self, x: torch.Tensor, y: torch.Tensor, epoch: int) -> float:
         """Set ``.grad`` of the supernet weights: the sum over K' sampled architectures; return

@@ -23,8 +23,12 @@ from torch.func import functional_call
 def unrolled_arch_gradients(net: nn.Module, arch_params: Sequence[torch.Tensor],
                             weights_fn: Callable[[], Tuple[Dict, Dict]], train_batch, valid_batch,
                             lr: float, momentum: float, weight_decay: float,
-                            w_optimizer: torch.optim.Optimizer) -> Tuple[List[torch.Tensor], float]:
+                            w_optimizer: torch.optim.Optimizer, fd_scale: float = 0.01
+                            ) -> Tuple[List[torch.Tensor], float]:
     """(grads of ``arch_params``, validation loss at w') by the formula of the module docstring.
+
+    ``fd_scale`` is the 0.01 of eps = 0.01 / ||grad_{w'} L_val|| (DARTS' value; smaller values
+    approach the exact Hessian-vector product where the loss is smooth at that scale).
 
     ``weights_fn()`` returns the supernet's (weights, edge_weights) as a differentiable function
     of ``arch_params``; it is called afresh for every forward.
@@ -56,7 +60,7 @@ def unrolled_arch_gradients(net: nn.Module, arch_params: Sequence[torch.Tensor],
         d_w = [torch.zeros_like(p) if g is None else g for p, g in zip(leaves, grads[len(arch_params):])]
 
         norm = torch.sqrt(sum((g * g).sum() for g in d_w))
-        eps = 0.01 / norm.clamp_min(1e-12)
+        eps = fd_scale / norm.clamp_min(1e-12)
 
         def arch_grad_at(sign: float) -> List[torch.Tensor]:
             shifted = {n: p.detach() + sign * eps * g for n, p, g in zip(names, theta, d_w)}
@@ -67,7 +71,7 @@ def unrolled_arch_gradients(net: nn.Module, arch_params: Sequence[torch.Tensor],
 
         g_plus, g_minus = arch_grad_at(1.0), arch_grad_at(-1.0)
         out = [(da - lr * (gp - gm) / (2.0 * eps)).detach() for da, gp, gm in zip(d_arch, g_plus, g_minus)]
-        return out, float(loss_val)
+        return out, float(loss_val.detach())
     finally:
         with torch.no_grad():
             for n, b in net.named_buffers():

@@ -58,6 +58,8 @@ class PcDarts(OneShotGenerator):
     as in :class:`monas.plugins.darts.Darts`."""
 
     method = "pc_darts"
+    #: tiny settings for the registry-wide contract tests
+    contract_params = {"epochs": 1, "steps_per_epoch": 1, "C": 8, "search_batch_size": 8, "top_k": 2, "arch_warmup_epochs": 0}
 
     def __init__(self, epochs: int = 3, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
                  steps_per_epoch: Optional[int] = None, partial_channels: int = 4, arch_warmup_epochs: int = 1,

@@ -101,6 +101,8 @@ class Rome(OneShotGenerator):
     as in :class:`monas.plugins.darts.Darts`."""
 
     method = "rome"
+    #: tiny settings for the registry-wide contract tests
+    contract_params = {"epochs": 1, "steps_per_epoch": 1, "C": 8, "search_batch_size": 8, "top_k": 2}
 
     def __init__(self, epochs: int = 2, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
                  steps_per_epoch: Optional[int] = None, samples: int = 2, tau_max: float = 10.0,

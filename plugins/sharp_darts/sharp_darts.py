@@ -50,6 +50,8 @@ class SharpDarts(OneShotGenerator):
     as in :class:`monas.plugins.darts.Darts`."""
 
     method = "sharp_darts"
+    #: tiny settings for the registry-wide contract tests
+    contract_params = {"epochs": 1, "steps_per_epoch": 1, "C": 8, "search_batch_size": 8, "top_k": 2}
 
     def __init__(self, epochs: int = 2, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
                  steps_per_epoch: Optional[int] = None, weighting: str = "max_w", op_set: str = "sharp",

@@ -1,0 +1,87 @@
+"""sharpDARTS: Cosine Power Annealing, Max-W weighting, SharpSepConv ops in the supernet."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from monas.plugins.darts import Relaxation, SpaceAdapter
+from monas.plugins.sharp_darts import MaxWRelaxation, SharpDarts, cosine_power_annealing
+from monas.registry import SEARCH_SPACES
+from monas.search_spaces.darts.sharp_operations import SharpSepConv
+
+ADAPTER = SpaceAdapter(SEARCH_SPACES.create("darts"))
+
+
+def test_cpa_endpoints_and_power_below_cosine():
+    E, hi, lo = 50, 0.025, 1e-4
+    for n in (1, 2, 10):
+        lr = cosine_power_annealing(E, hi, lo, exponent_order=n)
+        assert lr[0] == pytest.approx(hi) and lr[-1] == pytest.approx(lo)
+        assert all(a >= b - 1e-15 for a, b in zip(lr, lr[1:]))  # non-increasing
+    c = [(1 + math.cos(math.pi * e / E)) / 2 for e in range(1, E + 1)]
+    cosine = [lo + (ci - c[-1]) / (c[0] - c[-1]) * (hi - lo) for ci in c]
+    assert np.allclose(cosine_power_annealing(E, hi, lo, exponent_order=1), cosine)  # n=1: scaled cosine
+    for n in (2, 10):
+        power = cosine_power_annealing(E, hi, lo, exponent_order=n)
+        assert all(p <= q + 1e-12 for p, q in zip(power, cosine))
+        assert power[E // 4] < cosine[E // 4] - 1e-3  # falls faster early
+
+
+def test_cpa_warm_up_ramps_linearly_then_anneals():
+    E, W, hi, lo = 20, 5, 0.025, 1e-4
+    lr = cosine_power_annealing(E, hi, lo, exponent_order=2, warmup_epochs=W)
+    p = [(v - lo) / (hi - lo) for v in lr]
+    assert np.allclose(p[: W + 1], [k / (W + 1) for k in range(1, W + 2)])
+    assert all(a >= b - 1e-15 for a, b in zip(lr[W:], lr[W + 1:]))
+    assert lr[-1] == pytest.approx(lo)
+    with pytest.raises(ValueError, match="exponent_order"):
+        cosine_power_annealing(10, hi, lo, exponent_order=0.5)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        SharpDarts(epochs=3, lr_warmup_epochs=2)
+
+
+def test_max_w_factors():
+    relax = MaxWRelaxation(ADAPTER, ADAPTER.all_ops)
+    g = torch.Generator().manual_seed(0)
+    params = {"alpha.normal": torch.randn(14, 8, generator=g), "alpha.reduce": torch.zeros(14, 8)}
+    w, ew = relax.weights(params, 0, 1)
+    assert ew is None
+    best = params["alpha.normal"].argmax(dim=1)
+    assert torch.allclose(w["normal"][torch.arange(14), best], torch.ones(14))
+    assert (w["normal"] > 0).all() and (w["normal"] <= 1).all()
+    gap = torch.softmax(params["alpha.normal"], -1).max(-1, keepdim=True).values - torch.softmax(params["alpha.normal"], -1)
+    assert torch.allclose(w["normal"], 1 - gap)
+    assert torch.equal(w["reduce"], torch.ones(14, 8))  # uniform alpha: every op gets factor 1
+    assert relax.derive(params)[0][1] == Relaxation(ADAPTER, ADAPTER.all_ops).derive(params)[0][1]
+
+
+def _convs(module):
+    return [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+
+
+def test_sharp_supernet_uses_balanced_sharp_sep_convs():
+    gen = SharpDarts()
+    opts = gen.supernet_options(ADAPTER)
+    net = ADAPTER.build_supernet(opts["mode"], **ADAPTER.supernet_kwargs(8, 3, 1, 10, op_set=opts["op_set"]))
+    edge = net.cells[0].edges[0]
+    ops = dict(zip(net.ops, edge.ops))
+    for name in ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"):
+        assert isinstance(ops[name], SharpSepConv), name
+    sep, dil = _convs(ops["sep_conv_3x3"]), _convs(ops["dil_conv_3x3"])
+    assert len(sep) == len(dil) == 4  # dw, 1x1, dw, 1x1: dilated ops as deep as separable ones
+    assert dil[0].dilation == (2, 2) and dil[2].dilation == (1, 1) and dil[2].stride == (1, 1)
+    assert dil[2].padding == (1, 1) and dil[2].groups == dil[2].in_channels
+    reduce_edge = next(c for c in net.cells if c.reduction).edges[0]
+    red = _convs(dict(zip(net.ops, reduce_edge.ops))["dil_conv_5x5"])
+    assert red[0].stride == (2, 2) and red[2].stride == (1, 1) and red[2].dilation == (1, 1)
+
+
+def test_schedule_is_cpa_and_weighting_can_be_scalar():
+    gen = SharpDarts(epochs=6, w_lr=0.025, w_lr_min=1e-4, exponent_order=2)
+    assert gen.w_lrs() == cosine_power_annealing(6, 0.025, 1e-4, 2)
+    assert type(gen.relaxation(ADAPTER, ADAPTER.all_ops)) is MaxWRelaxation
+    assert type(SharpDarts(weighting="scalar").relaxation(ADAPTER, ADAPTER.all_ops)) is Relaxation
+    with pytest.raises(ValueError, match="weighting"):
+        SharpDarts(weighting="max")
