@@ -1,0 +1,235 @@
+"""Zero-cost scores of a supernet at initialisation: ZEROS (FreeDARTS) and SynFlow.
+
+Both are data-agnostic synaptic-saliency scores (METHODS.md section 4, reconstructed [U]).
+:class:`Linearised` puts a network in the scoring state and restores it exactly afterwards:
+
+- every parameter is replaced by its absolute value (signs kept and restored on exit, so the
+  weights are bit-for-bit unchanged after scoring);
+- the network runs in float64 [U]: an all-positive network multiplies magnitudes through every
+  cell (NB201 at C=16, N=5 reaches ~1e60), beyond float32's range;
+- BatchNorm is bypassed (its output is its input) and the net is in eval mode [U], as SynFlow's
+  reference code removes BN: with one all-ones input, batch statistics would cancel the signal,
+  and running statistics would make the score depend on past data. ``bn="train"`` (batch
+  statistics, buffers restored afterwards) exists for ablations: on NB201 it ranks pools and
+  skips above convolutions (benchmarks/proxies.py shows what it derives);
+- the input is one all-ones image (1 x C x H x W), so no data and no labels are used.
+
+R = sum of the logits, 1^T f(1; |theta|, alpha). The ZEROS score of op o on edge e is
+S_{e,o} = |alpha_{e,o} * dR/dalpha_{e,o}|, one scalar per op (the connection sensitivity of the
+op, not a sum over its parameters), where alpha is the per-(edge, op) mask-like weight the
+supernet multiplies op outputs by (1 for live ops, 0 for pruned ones; no softmax [U]).
+SynFlow (Tanaka et al.) sums |theta * dR/dtheta| over parameters instead, so ops with more
+layers collect more saliency (the "parameter-intensive bias").
+
+:class:`ZeroCostObjective` scores a discrete architecture by these proxies on the space's
+supernet with the architecture's one-hot weights (the same seeded, Kaiming-initialised shared
+weights for every architecture, so scores compare architectures, not initialisations).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from monas.objective import MAXIMIZE, Measurement, Objective
+from monas.objectives._build import input_shape_for, num_classes_for
+
+SCORES = ("zeros", "synflow")
+BN_MODES = ("bypass", "train")
+DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def kaiming_init(net: nn.Module, seed: int = 0) -> nn.Module:
+    """Seeded Kaiming-normal (fan_in, ReLU) init of conv and linear weights, zero biases, BN
+    weight 1 and bias 0 [U: the init ZEROS assumes]. Returns ``net``."""
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                fan_in = m.weight[0].numel()
+                std = math.sqrt(2.0 / fan_in)
+                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * std)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+    return net
+
+
+class Linearised:
+    """Context manager: |theta|, float64 (or ``dtype``), eval mode, BatchNorm bypassed (or, with
+    ``bn="train"``, in train mode on batch statistics).
+
+    On exit the parameters get their signs back, buffers (BN running statistics) their values,
+    the dtype and the train/eval mode are restored and the BN hooks removed, also when scoring
+    raised.
+    """
+
+    def __init__(self, net: nn.Module, dtype: torch.dtype = torch.float64, bn: str = "bypass") -> None:
+        if bn not in BN_MODES:
+            raise ValueError(f"bn={bn!r}; accepted: {', '.join(BN_MODES)}")
+        self.net = net
+        self.dtype = dtype
+        self.bn = bn
+
+    def __enter__(self) -> nn.Module:
+        net = self.net
+        self._training = net.training
+        p0 = next(net.parameters(), None)
+        self._dtype = p0.dtype if p0 is not None else torch.float32
+        self._hooks = []
+        self._buffers = {name: b.detach().clone() for name, b in net.named_buffers()}
+        net.train(self.bn == "train")
+        with torch.no_grad():
+            self._signs = {name: torch.sign(p) for name, p in net.named_parameters()}
+            for p in net.parameters():
+                p.abs_()
+        net.to(self.dtype)
+        if self.bn == "bypass":
+            for m in net.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    self._hooks.append(m.register_forward_hook(lambda mod, inp, out: inp[0]))
+        return net
+
+    def __exit__(self, *exc) -> None:
+        net = self.net
+        for h in self._hooks:
+            h.remove()
+        net.to(self._dtype)
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                p.mul_(self._signs[name].to(p.dtype))
+                p.grad = None
+            for name, b in net.named_buffers():
+                b.copy_(self._buffers[name])
+        net.train(self._training)
+
+
+def _ones(net: nn.Module, input_shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) == 3:
+        shape = (1,) + shape
+    if len(shape) != 4 or min(shape) < 1:
+        raise ValueError(f"input_shape {list(input_shape)}; accepted: [C, H, W] or [1, C, H, W] positive ints")
+    device = next(net.parameters()).device
+    return torch.ones(shape, dtype=dtype, device=device)
+
+
+def _check_finite(R: torch.Tensor, dtype: torch.dtype) -> None:
+    if not torch.isfinite(R):
+        raise FloatingPointError(
+            f"synaptic-flow objective R = {float(R.detach())} overflowed in {dtype}; use dtype float64 "
+            "or a smaller supernet (fewer cells or channels)")
+
+
+def zeros_scores(net: nn.Module, weights: Dict[str, torch.Tensor],
+                 edge_weights: Optional[Dict[str, torch.Tensor]] = None,
+                 input_shape: Sequence[int] = (3, 32, 32), dtype: torch.dtype = torch.float64,
+                 with_synflow: bool = False, bn: str = "bypass") -> Dict[str, Any]:
+    """ZEROS op scores of a supernet ``net`` whose ops are masked by ``weights``.
+
+    ``weights`` {cell type: (E, O)} are the mask-like alphas (1 live, 0 pruned; any values are
+    accepted and used as given). Returns {"scores": {cell type: (E, O) float64 tensor >= 0},
+    "R": float} and with ``with_synflow`` also "synflow": sum over parameters of
+    |theta * dR/dtheta|. ``bn``: see :class:`Linearised`. The network's weights, buffers, dtype
+    and mode are unchanged afterwards.
+    """
+    with Linearised(net, dtype, bn):
+        alphas = {t: w.detach().to(dtype).clone().requires_grad_(True) for t, w in weights.items()}
+        ew = None if edge_weights is None else {t: w.detach().to(dtype) for t, w in edge_weights.items()}
+        R = net(_ones(net, input_shape, dtype), alphas, ew).sum()
+        _check_finite(R, dtype)
+        params = [p for p in net.parameters()] if with_synflow else []
+        grads = torch.autograd.grad(R, list(alphas.values()) + params, allow_unused=True)
+        scores = {}
+        for (t, a), g in zip(alphas.items(), grads[: len(alphas)]):
+            g = torch.zeros_like(a) if g is None else g
+            scores[t] = (a.detach() * g).abs().to(torch.float64).cpu()
+        out: Dict[str, Any] = {"scores": scores, "R": float(R.detach())}
+        if with_synflow:
+            out["synflow"] = float(sum((p.detach() * g).abs().sum() for p, g in zip(params, grads[len(alphas):])
+                                       if g is not None))
+    return out
+
+
+def synflow_score(net: nn.Module, input_shape: Sequence[int] = (3, 32, 32), dtype: torch.dtype = torch.float64,
+                  forward: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> float:
+    """SynFlow of a plain network: sum over parameters of |theta * dR/dtheta| (``forward(x)``
+    defaults to ``net(x)``). Weights, dtype and mode are unchanged afterwards."""
+    with Linearised(net, dtype):
+        R = (forward or net)(_ones(net, input_shape, dtype)).sum()  # BN bypassed
+        _check_finite(R, dtype)
+        params = list(net.parameters())
+        grads = torch.autograd.grad(R, params, allow_unused=True)
+        return float(sum((p.detach() * g).abs().sum() for p, g in zip(params, grads) if g is not None))
+
+
+class ZeroCostObjective(Objective):
+    """A training-free accuracy proxy of an architecture (maximise): ``score`` "zeros" (sum of
+    the ZEROS scores of the architecture's ops) or "synflow", reported as log10(1 + score).
+
+    The network is the space's supernet (``supernet_kwargs``, e.g. ``{C: 16, N: 5}``; default
+    the space's search size) with ``in_channels`` and classes of the data when there is data,
+    initialised by :func:`kaiming_init` with ``seed`` and built once per objective; the input is
+    one all-ones image of ``input_shape`` ([C, H, W]; default the data's, else 3 x the space's
+    ``input_size``, else 3x32x32). ``dtype``: "float64" (default) or "float32". A disconnected
+    architecture (no path from input to output) scores 0.
+    """
+
+    direction = MAXIMIZE
+
+    def __init__(self, score: str = "zeros", supernet_kwargs: Optional[Dict[str, Any]] = None,
+                 input_shape: Optional[Sequence[int]] = None, seed: int = 0, dtype: str = "float64") -> None:
+        if score not in SCORES:
+            raise ValueError(f"zero_cost score {score!r}; accepted: {', '.join(SCORES)}")
+        if dtype not in DTYPES:
+            raise ValueError(f"zero_cost dtype {dtype!r}; accepted: {', '.join(DTYPES)}")
+        self.score = score
+        self.supernet_kwargs = dict(supernet_kwargs or {})
+        self.input_shape = None if input_shape is None else [int(v) for v in input_shape]
+        self.seed = int(seed)
+        self.dtype = dtype
+        self._nets: Dict[Tuple, nn.Module] = {}
+
+    def _shape(self, ctx) -> Tuple[int, int, int]:
+        if self.input_shape is None and getattr(ctx, "data", None) is None \
+                and not getattr(getattr(ctx, "space", None), "input_size", None):
+            return (3, 32, 32)
+        return input_shape_for(ctx, self.input_shape)
+
+    def _kwargs(self, ctx) -> Dict[str, Any]:
+        kwargs = dict(self.supernet_kwargs)
+        kwargs.setdefault("in_channels", self._shape(ctx)[0])
+        classes = num_classes_for(ctx, self.supernet_kwargs)
+        if classes is not None:
+            kwargs["num_classes"] = classes
+        return kwargs
+
+    def network(self, ctx) -> nn.Module:
+        """The seeded supernet this objective scores on (built on first use, then reused)."""
+        kwargs = self._kwargs(ctx)
+        key = (ctx.space.name, tuple(sorted(kwargs.items())))
+        if key not in self._nets:
+            torch.manual_seed(self.seed)
+            net = ctx.space.supernet(mode="discrete", **kwargs)
+            self._nets[key] = kaiming_init(net, self.seed).to(getattr(ctx, "device", "cpu") or "cpu")
+        return self._nets[key]
+
+    def scores(self, arch, ctx) -> Dict[str, float]:
+        """Both proxies of ``arch``, raw (not logged): {"zeros": ..., "synflow": ..., "R": ...}."""
+        net = self.network(ctx)
+        weights, edge_weights = net.arch_to_weights(arch)
+        out = zeros_scores(net, weights, edge_weights, self._shape(ctx), DTYPES[self.dtype], with_synflow=True)
+        zeros = float(sum(s.sum() for s in out["scores"].values()))
+        return {"zeros": zeros, "synflow": out["synflow"], "R": out["R"]}
+
+    def measure(self, arch, ctx) -> Measurement:
+        s = self.scores(arch, ctx)
+        return Measurement(math.log10(1.0 + s[self.score]), {k: v for k, v in s.items()})
+
+    def fingerprint(self, ctx) -> Dict[str, Any]:
+        return {"kind": "zero_cost", "score": self.score, "seed": self.seed, "dtype": self.dtype,
+                "input_shape": list(self._shape(ctx)), "supernet": dict(sorted(self._kwargs(ctx).items()))}
