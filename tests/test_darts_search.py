@@ -232,3 +232,18 @@ def test_saved_bytes_of_a_darts_step_are_repeatable():
         peaks.append(meter.peak_bytes)
         assert meter.live_bytes == 0
     assert peaks[0] == peaks[1] > 0
+
+
+def test_latency_penalty_reads_a_profiled_per_edge_table(tmp_path):
+    from monas.objectives.latency_lut import lut_estimate
+    from monas.profiling import profile_ops, save_table
+
+    table = profile_ops(NB201, input_shape=(1, 8, 8), warmup=1, repeats=2, rounds=1)
+    path = save_table(table, tmp_path / "lut.json")
+    adapter = SpaceAdapter(NB201)
+    pen = HardwarePenalty("latency", adapter, adapter.supernet_kwargs(4, 1, 1, 10), (1, 8, 8), latency_table=str(path))
+    arch = NB201.from_key("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|")
+    onehot = {"cell": F.one_hot(torch.as_tensor(NB201.encode(arch)), 5).double()}
+    assert float(pen.expected(onehot, adapter.all_ops)) == pytest.approx(lut_estimate(table, NB201.encode(arch)))
+    with pytest.raises(ValueError, match="NB201 only"):
+        HardwarePenalty("latency", SpaceAdapter(DARTS), {}, (1, 8, 8), latency_table=str(path))
