@@ -18,13 +18,16 @@ generator:
    value through ``ctx.measure`` (the engine's cached measurement, never recomputed here: meant
    for tables, params/FLOPs, latency look-up tables); ``"predict"`` adds them as further GCN
    outputs fitted to the archive (for costs too dear to measure for a whole pool, such as
-   on-device latency); ``"auto"`` times ``ctx.measure`` on a few pool members once and measures
-   the pool when every call took under ``cheap_s`` seconds, else predicts. The decision is kept
+   on-device latency); ``"auto"`` times ``ctx.measure`` on 5 random architectures once and
+   measures the pool when the median call of every cost took under ``cheap_s`` seconds, else
+   predicts. The decision is kept
    in the state, so a resumed run does not change it.
 5. **Propose** unevaluated pool members in order of constrained non-dominated rank over
    (predicted or true target, measured or predicted costs), evaluated points included at their
-   true values, with crowding distance (descending) inside a rank; members predicted to violate
-   a constraint are proposed only when nothing predicted feasible is left.
+   true values, with crowding distance (descending) inside a rank. A member that violates a
+   constraint on measured costs is never proposed (when every feasible member is evaluated the
+   generator is done); one predicted to violate a constraint on a predicted value only when
+   nothing predicted feasible is left.
 """
 from __future__ import annotations
 
@@ -172,13 +175,15 @@ class GCNPredictorGenerator(CandidateGenerator):
         if not self.cost_labels_:
             self.cost_mode_ = "measure"
             return
-        probe = self.rng_.choice(len(self._pool_archs), size=min(5, len(self._pool_archs)), replace=False)
-        slow = False
-        for i in probe:
+        times = {label: [] for label in self.cost_labels_}
+        for _ in range(5):
+            arch = self.ctx_.space.sample(self.rng_)
             for label in self.cost_labels_:
                 t = time.perf_counter()
-                self.ctx_.measure(self._pool_archs[int(i)], label)
-                slow |= time.perf_counter() - t >= self.cheap_s
+                self.ctx_.measure(arch, label)
+                times[label].append(time.perf_counter() - t)
+        # the median ignores one-off set-up costs (e.g. a table indexing its rows on first use)
+        slow = any(np.median(v) >= self.cheap_s for v in times.values())
         self.cost_mode_ = "predict" if slow else "measure"
 
     def _measured_costs(self) -> np.ndarray:
@@ -251,24 +256,36 @@ class GCNPredictorGenerator(CandidateGenerator):
                 order.extend(fresh[np.argsort(-cd_fresh, kind="stable")].tolist())
                 if len(order) >= want:
                     break
-        if len(order) < want:  # nothing (more) predicted feasible: least violation first
+        exact = all(c.objective in self.cost_labels_ for c in self.ctx_.constraints) and self.cost_mode_ == "measure"
+        if len(order) < want and not exact:  # nothing (more) predicted feasible: least violation first
             rest = np.flatnonzero(open_ & ~feasible)
             order.extend(rest[np.argsort(violation[rest], kind="stable")][: want - len(order)].tolist())
         return [self.pool_keys_[i] for i in order[:want]]
 
     # ------------------------------------------------------------------ protocol
+    def _measured_feasible(self, arch: Arch) -> bool:
+        """True unless a constraint on a measured cost is violated (read through ctx.measure)."""
+        if self.cost_mode_ != "measure":
+            return True
+        return all(c.violation(self.ctx_.measure(arch, c.objective)) <= 0
+                   for c in self.ctx_.constraints if c.objective in self.cost_labels_)
+
     def _random(self, n: int, evaluated: set) -> List[Arch]:
-        out = []
+        """Up to ``n`` new uniform samples; with measured costs only feasible ones (rejection
+        sampling, 50 draws per candidate), falling back to infeasible draws if none is found."""
+        out, spare = [], []
         space = self.ctx_.space
         for _ in range(50 * n):
             a = space.sample(self.rng_)
-            if a.key not in evaluated and a.key not in self.proposed_ and a not in out:
-                out.append(a)
+            if a.key in evaluated or a.key in self.proposed_ or a in out or a in spare:
+                continue
+            (out if self._measured_feasible(a) else spare).append(a)
             if len(out) == n:
                 break
-        return out
+        return out or spare[:n]
 
     def ask(self, n: int) -> List[Arch]:
+        self._decide_costs()
         evaluated = set(e.arch.key for e in self.ctx_.archive.evaluations)
         n_complete = len(self._complete())
         if n_complete + len([k for k in self.proposed_ if k not in evaluated]) < self.n_init:
