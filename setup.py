@@ -17,6 +17,7 @@ GENERATORS = [
     "pc_darts = monas.plugins.pc_darts:PcDarts",
     "rome = monas.plugins.rome:Rome",
     "sharp_darts = monas.plugins.sharp_darts:SharpDarts",
+    "tnd_nas = monas.plugins.tnd_nas:TNDNAS",
 ]
 SEARCH_SPACES = [
     "nb201 = monas.search_spaces.nb201:NB201Space",

@@ -1,0 +1,358 @@
+"""TNDNAS: the TND-NAS candidate generator (one-shot and black-box modes, one code path).
+
+What the engine sees (``setup`` / ``ask`` / ``tell`` / ``state_dict``):
+
+1. ``setup`` builds ``n_policies`` per-edge categorical policies, one per (target, w) point of the
+   sweep (:mod:`.rewards`), over the supernet's (edges, ops) shape of the space (:mod:`.adapters`).
+2. The first ``ask`` calibrates the targets on ``n_calibration`` random architectures (costs
+   from ``ctx.measure``) and, in the one-shot mode, runs the whole progressive search
+   (:mod:`.supernet_training`): the supernet's weights by SGD on the train split, the policies by
+   REINFORCE with rewards = (supernet accuracy on a valid batch) x (costs measured by the engine);
+   the trained supernet is then published as ``ctx.evaluation.shared["supernet"]`` for the
+   ``accuracy`` objective's ``supernet`` fidelity.
+3. Every ``ask`` then (both modes) takes in the engine's evaluations, runs ``policy_steps``
+   REINFORCE steps whose samples are drawn from the policies among the evaluated architectures
+   (:mod:`.experience`; rewards from the cache, no budget), and returns one candidate per policy
+   in turn: its derived architecture while new, then its most probable new architectures
+   (:mod:`.proposals`).
+
+In the black-box mode (no dataset, or ``mode="black_box"``) the reward's accuracy is the
+engine's own evaluation (e.g. a benchmark table's column), so nothing but steps 1 and 3 run.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from monas.arch import Arch
+from monas.generator import CandidateGenerator
+from monas.objective import MAXIMIZE
+from monas.plugins.tnd_nas.adapters import CellAdapter
+from monas.plugins.tnd_nas.experience import Experience
+from monas.plugins.tnd_nas.policy import PolicySet
+from monas.plugins.tnd_nas.proposals import FrontFilter, propose
+from monas.plugins.tnd_nas.rewards import REWARDS, Sweep, constrained_ranks, pareto_reward, product_reward
+from monas.plugins.tnd_nas.shrinking import check_keep, shrink
+from monas.plugins.tnd_nas.supernet_training import WEIGHT_TRAINING, OneShotSearch, OneShotSettings
+
+MODES = ("auto", "one_shot", "black_box")
+Number = Union[int, float]
+
+
+class TNDNAS(CandidateGenerator):
+    """TND-NAS (Xu et al., ICAART 2022; METHODS.md section 3). Every parameter and its default
+    is documented in ``plugins/tnd_nas/README.md``; the [M] choices in the module docstrings."""
+
+    def __init__(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
+                 w: Union[Number, Sequence[Number]] = -1.5, w_below: Union[None, Number, Sequence[Number]] = 1.5,
+                 targets: Optional[Dict[str, Sequence[Number]]] = None,
+                 target_range: Sequence[float] = (0.0, 1.0), rank_temperature: float = 1.0,
+                 accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
+                 n_calibration: int = 256, samples: int = 16, policy_lr: float = 0.05,
+                 policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
+                 baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 3,
+                 proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
+                 keep: Optional[Sequence[int]] = None, stage_evaluations: Optional[int] = None,
+                 C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,
+                 epochs: int = 10, warmup_epochs: int = 3, interval: int = 4, search_batch_size: int = 64,
+                 steps_per_epoch: Optional[int] = None, w_lr: float = 0.04, w_lr_min: float = 0.0,
+                 w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
+                 weight_training: str = "mixture", ops: Optional[Sequence[str]] = None,
+                 supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
+                 batch_size: Optional[int] = None) -> None:
+        _choice("mode", mode, MODES)
+        _choice("reward", reward, REWARDS)
+        _choice("weight_training", weight_training, WEIGHT_TRAINING)
+        for name, value, low in (("n_policies", n_policies, 1), ("samples", samples, 1), ("n_calibration", n_calibration, 1),
+                                 ("policy_steps", policy_steps, 0), ("proposal_draws", proposal_draws, 1),
+                                 ("C", C, 1), ("epochs", epochs, 1), ("warmup_epochs", warmup_epochs, 0),
+                                 ("interval", interval, 1), ("search_batch_size", search_batch_size, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"tnd_nas: {name} must be an int >= {low}, got {value!r}")
+        for name, value in (("policy_lr", policy_lr), ("w_lr", w_lr), ("rank_temperature", rank_temperature)):
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise ValueError(f"tnd_nas: {name} must be a positive number, got {value!r}")
+        if warmup_epochs >= epochs:
+            raise ValueError(f"tnd_nas: warmup_epochs ({warmup_epochs}) must be < epochs ({epochs}) so the "
+                             "policies get REINFORCE steps in every stage")
+        self.mode, self.n_policies, self.reward = mode, n_policies, reward
+        self.w, self.w_below, self.targets = w, w_below, targets
+        self.target_range = tuple(float(v) for v in target_range)
+        self.rank_temperature, self.accuracy, self.costs = float(rank_temperature), accuracy, costs
+        self.n_calibration, self.samples = n_calibration, samples
+        self.policy_lr, self.policy_betas = float(policy_lr), tuple(float(b) for b in policy_betas)
+        self.policy_weight_decay, self.baseline_gamma = float(policy_weight_decay), float(baseline_gamma)
+        self.policy_grad_clip, self.policy_steps = policy_grad_clip, policy_steps
+        self.proposal_draws, self.skip_dominated, self.n_initial = proposal_draws, bool(skip_dominated), n_initial
+        self.keep, self.stage_evaluations = keep, stage_evaluations
+        self.C, self.depth, self.stage_depths = C, depth, stage_depths
+        self.epochs, self.warmup_epochs, self.interval = epochs, warmup_epochs, interval
+        self.search_batch_size, self.steps_per_epoch = search_batch_size, steps_per_epoch
+        self.w_lr, self.w_lr_min, self.w_momentum = float(w_lr), float(w_lr_min), float(w_momentum)
+        self.w_weight_decay, self.grad_clip, self.weight_training = float(w_weight_decay), grad_clip, weight_training
+        self.ops, self.supernet_kwargs, self.device = ops, dict(supernet_kwargs or {}), device
+        self.batch_size = int(batch_size) if batch_size is not None else n_policies
+        Sweep(["cost"], n_policies, w, w_below, None, self.target_range)  # validates w / w_below / range early
+
+    # ------------------------------------------------------------------ set-up
+    def setup(self, ctx) -> None:
+        super().setup(ctx)
+        self.adapter_ = CellAdapter(ctx.space, ops=self.ops)
+        self.mode_ = self.mode if self.mode != "auto" else ("one_shot" if ctx.data is not None else "black_box")
+        if self.mode_ == "one_shot" and ctx.data is None:
+            raise ValueError("tnd_nas mode 'one_shot' trains a supernet and needs a dataset in the study "
+                             "(e.g. digits); use mode 'black_box' with a table or trained accuracy")
+        self.accuracy_, self.from_error_, self.costs_ = _labels(ctx.objectives, self.accuracy, self.costs)
+        self.keep_ = check_keep(self.keep, len(self.adapter_.ops), self.adapter_.name)
+        self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=self.policy_lr, betas=self.policy_betas,
+                                   weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
+                                   grad_clip=self.policy_grad_clip, seed=int(ctx.seed))
+        self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range)
+        self.rng_ = np.random.default_rng(int(ctx.seed))
+        self.experience_ = Experience(self.adapter_, self.accuracy_, self.from_error_, self.costs_, ctx.measure)
+        self.proposed_: set = set()
+        self.proposed_codes_: set = set()
+        self.next_policy_ = 0
+        self.best_: Optional[np.ndarray] = None
+        self.stage_ = 0
+        self.search_: Optional[OneShotSearch] = None
+        self.sampling_masks_: Optional[Dict[str, torch.Tensor]] = None
+        self.arch_cache_: Dict[Tuple[int, bytes], Arch] = {}
+        self.device_ = self.device or ctx.device
+
+    # ------------------------------------------------------------------ protocol
+    def ask(self, n: int) -> List[Arch]:
+        self._calibrate()
+        if self.mode_ == "one_shot":
+            self._search()
+        self.experience_.sync(self.ctx_.archive)
+        self._black_box_stage()
+        if self.policy_steps and len(self.experience_.usable()):
+            self.best_ = self.experience_.cached_steps(self.policies_, self.reward, self.sweep_, self.rank_temperature,
+                                                       self.samples, self.policy_steps, self.rng_)
+        front = self._front_filter()
+        known = set(self.experience_.keys) | self.proposed_
+        codes = set(self.experience_.codes) | self.proposed_codes_
+        n_initial = self.n_policies if self.n_initial is None else int(self.n_initial)
+        out: List[Arch] = []
+        failures = 0
+        while len(out) < n and failures < self.n_policies:
+            k = self.next_policy_
+            self.next_policy_ = (k + 1) % self.n_policies
+            if self.mode_ == "black_box" and len(self.experience_) + len(out) < n_initial:
+                found = self._random(known, codes)
+            else:
+                ref = -math.inf
+                if self.best_ is not None:
+                    ref = self.experience_.acc[int(self.best_[k])]
+                found = propose(self.policies_, k, self.adapter_, self.rng_, known, codes, self._costs, ref,
+                                front if self.skip_dominated else None, draws=self.proposal_draws)
+            if found is None:
+                failures += 1
+                continue
+            arch, sample = found
+            known.add(arch.key)
+            codes.add(sample.tobytes())
+            self.proposed_.add(arch.key)
+            self.proposed_codes_.add(sample.tobytes())
+            out.append(arch)
+        return out
+
+    def tell(self, evaluations) -> None:
+        self.experience_.sync(self.ctx_.archive)
+
+    # ------------------------------------------------------------------ pieces
+    def _calibrate(self) -> None:
+        if self.sweep_.calibrated or not self.costs_:
+            if not self.costs_ and not self.sweep_.calibrated:
+                self.sweep_.targets = np.ones((self.n_policies, 0))
+            return
+        self.ctx_.progress(f"{self.ctx_.name}: calibrating targets on {self.n_calibration} random architectures")
+        rows = [self._costs(self.ctx_.space.sample(self.rng_)) for _ in range(self.n_calibration)]
+        self.sweep_.calibrate(np.array(rows))
+
+    def _costs(self, arch: Arch) -> np.ndarray:
+        return np.array([float(self.ctx_.measure(arch, c)) for c in self.costs_])
+
+    def _random(self, known: set, codes: set):
+        for _ in range(1000):
+            sample = self.policies_.sample(0, 1, self.rng_, eps=1.0)[0]
+            arch = self.adapter_.to_arch(sample)
+            if arch.key not in known and sample.tobytes() not in codes:
+                return arch, sample
+        return None
+
+    def _front_filter(self) -> Optional[FrontFilter]:
+        exp = self.experience_
+        idx = exp.usable()
+        if not len(idx):
+            return None
+        F = exp.objective_matrix(idx)
+        ranks = constrained_ranks(F, np.array(exp.violation)[idx])
+        front = idx[ranks == 0]
+        return FrontFilter(np.array(exp.acc)[front], np.array(exp.cost_rows)[front])
+
+    def _black_box_stage(self) -> None:
+        """Black-box stages: shrink every ``stage_evaluations`` evaluations (final keep of 1 excepted)."""
+        if self.mode_ != "black_box" or not self.stage_evaluations:
+            return
+        keeps = [k for k in self.keep_ if k > 1]
+        while self.stage_ < len(keeps) and len(self.experience_) >= (self.stage_ + 1) * int(self.stage_evaluations):
+            shrink(self.policies_, keeps[self.stage_])
+            self.stage_ += 1
+
+    # ------------------------------------------------------------------ one-shot mode
+    def _settings(self) -> OneShotSettings:
+        depths = tuple(self.stage_depths) if self.stage_depths is not None else (self.depth,) * len(self.keep_)
+        return OneShotSettings(
+            keep=self.keep_, depths=depths, C=self.C, epochs=self.epochs, warmup_epochs=self.warmup_epochs,
+            interval=self.interval, batch_size=self.search_batch_size, samples=self.samples,
+            steps_per_epoch=self.steps_per_epoch, w_lr=self.w_lr, w_lr_min=self.w_lr_min, w_momentum=self.w_momentum,
+            w_weight_decay=self.w_weight_decay, grad_clip=self.grad_clip, weight_training=self.weight_training,
+            supernet_kwargs=self.supernet_kwargs)
+
+    def _checkpoint_path(self) -> Optional[Path]:
+        ckpt = getattr(self.ctx_, "checkpoint_dir", None)
+        return None if ckpt is None else Path(ckpt) / "tnd_nas_search.pt"
+
+    def _new_search(self) -> OneShotSearch:
+        return OneShotSearch(self.adapter_, self.policies_, self._settings(), self.ctx_.data, self.device_,
+                             int(self.ctx_.seed), self._one_shot_reward, self.ctx_.progress,
+                             self._checkpoint_path(), name=self.ctx_.name)
+
+    def _search(self) -> None:
+        if self.search_ is None:
+            self.search_ = self._new_search()
+        if not self.search_.done:
+            self.search_.before_final_shrink = self._remember_sampling_masks
+            self.search_.run()
+        if self.sampling_masks_ is not None:  # sample from the last stage's ops, not the final one-op cells
+            self.policies_.masks = {t: m.clone() for t, m in self.sampling_masks_.items()}
+        self.publish()
+
+    def _remember_sampling_masks(self) -> None:
+        self.sampling_masks_ = {t: m.clone() for t, m in self.policies_.masks.items()}
+
+    def publish(self) -> None:
+        """Share the trained supernet with the objectives (``accuracy`` fidelity ``supernet``)."""
+        if self.search_ is None or self.search_.net_ is None:
+            return
+        shared = self.ctx_.evaluation.shared
+        shared["supernet"] = self.search_.net_
+        shared["supernet_tag"] = (f"{self.ctx_.name}:tnd_nas:seed={self.ctx_.seed}:keep={list(self.keep_)}:"
+                                  f"epochs={self.epochs}:C={self.C}")
+
+    def _sample_arch(self, sample: np.ndarray, k: int) -> Arch:
+        key = (k if self.adapter_.name == "darts" else 0, sample.tobytes())
+        if key not in self.arch_cache_:
+            probs = self.policies_.probs(k) if self.adapter_.name == "darts" else None
+            self.arch_cache_[key] = self.adapter_.to_arch(sample, probs)
+        return self.arch_cache_[key]
+
+    def _one_shot_reward(self, samples: np.ndarray, acc: np.ndarray) -> np.ndarray:
+        """Rewards of a policy step: supernet accuracy x engine-measured costs (module docstring)."""
+        n, M = acc.shape
+        C = len(self.costs_)
+        costs = np.ones((n, M, C))
+        for k in range(n):
+            for m in range(M):
+                costs[k, m] = self._costs(self._sample_arch(samples[k, m], k))
+        targets, w, wb = self.sweep_.targets, self.sweep_.w(), self.sweep_.w_below()
+        if self.reward == "product":
+            return np.stack([product_reward(acc[k], costs[k], targets[k:k + 1], w[k:k + 1],
+                                            None if wb is None else wb[k:k + 1])[0] for k in range(n)])
+        self.experience_.sync(self.ctx_.archive)
+        idx = self.experience_.usable()
+        F = np.concatenate([-acc.reshape(-1, 1), costs.reshape(-1, C)], axis=1)
+        viol = np.array([self._violation(a, c) for a, c in zip(acc.reshape(-1), costs.reshape(-1, C))])
+        if len(idx):
+            F = np.concatenate([F, self.experience_.objective_matrix(idx)])
+            viol = np.concatenate([viol, np.array(self.experience_.violation)[idx]])
+        ranks = constrained_ranks(F, viol)[: n * M].reshape(n, M)
+        return np.stack([pareto_reward(ranks[k], costs[k], targets[k:k + 1], w[k:k + 1],
+                                       None if wb is None else wb[k:k + 1], self.rank_temperature)[0]
+                         for k in range(n)])
+
+    def _violation(self, acc: float, costs: np.ndarray) -> float:
+        values = dict(zip(self.costs_, costs.tolist()))
+        values[self.accuracy_] = 100.0 - acc if self.from_error_ else acc
+        return float(sum(max(0.0, c.violation(values[c.objective])) for c in self.ctx_.constraints
+                         if c.objective in values))
+
+    # ------------------------------------------------------------------ reports and state
+    def derived(self) -> List[Dict[str, Any]]:
+        """Each policy's sweep point and derived architecture (key)."""
+        out = []
+        for k, point in enumerate(self.sweep_.points()):
+            arch = self.adapter_.to_arch(self.policies_.argmax(k), self.policies_.probs(k))
+            out.append({"policy": k, **point, "derived": arch.key})
+        return out
+
+    def state_dict(self) -> Dict[str, Any]:
+        state = {
+            "policies": self.policies_.state_dict(), "sweep": self.sweep_.state_dict(),
+            "rng": self.rng_.bit_generator.state, "proposed": sorted(self.proposed_),
+            "proposed_codes": sorted(self.proposed_codes_), "next_policy": self.next_policy_,
+            "stage": self.stage_, "sampling_masks": self.sampling_masks_,
+            "search_done": bool(self.search_ is not None and self.search_.done),
+        }
+        if self.search_ is not None and self._checkpoint_path() is None:
+            state["search"] = self.search_.state_dict()
+        return state
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.sweep_.load_state_dict(state["sweep"])
+        self.rng_.bit_generator.state = state["rng"]
+        self.proposed_ = set(state["proposed"])
+        self.proposed_codes_ = set(state["proposed_codes"])
+        self.next_policy_ = int(state["next_policy"])
+        self.stage_ = int(state["stage"])
+        self.sampling_masks_ = state.get("sampling_masks")
+        if self.mode_ == "one_shot":
+            self.search_ = self._new_search()
+            path = self._checkpoint_path()
+            saved = state.get("search")
+            if saved is None and path is not None and path.exists():
+                saved = torch.load(path, map_location="cpu", weights_only=False)
+            if saved is not None:
+                self.search_.load_state_dict(saved)
+        # the generator's own state wins over the search checkpoint for the policies
+        self.policies_.load_state_dict(state["policies"])
+        if self.search_ is not None and self.search_.done:
+            self.publish()
+
+
+def _choice(name: str, value, accepted) -> None:
+    if value not in accepted:
+        raise ValueError(f"tnd_nas: {name}={value!r}; accepted: {', '.join(accepted)}")
+
+
+def _labels(objectives, accuracy: Optional[str], costs: Optional[Sequence[str]]):
+    """(accuracy label, whether it holds an error in %, cost labels) from the study's objectives."""
+    labels = [o.label for o in objectives]
+    direction = {o.label: o.direction for o in objectives}
+    if accuracy is None:
+        maximised = [o.label for o in objectives if o.direction == MAXIMIZE]
+        errors = [o.label for o in objectives if o.direction != MAXIMIZE and "err" in o.label.lower()]
+        if maximised:
+            accuracy = maximised[0]
+        elif errors:
+            accuracy = errors[0]
+        else:
+            raise ValueError(f"tnd_nas needs an accuracy objective (maximised, or an error in % whose label contains "
+                             f"'err'); the study has {labels}: name it with accuracy=<label>")
+    if accuracy not in labels:
+        raise ValueError(f"tnd_nas: accuracy={accuracy!r} is not an objective of the study; accepted: {labels}")
+    from_error = direction[accuracy] != MAXIMIZE
+    if costs is None:
+        costs = [o.label for o in objectives if o.label != accuracy and o.direction != MAXIMIZE]
+    costs = list(costs)
+    bad = [c for c in costs if c not in labels or c == accuracy or direction[c] == MAXIMIZE]
+    if bad:
+        raise ValueError(f"tnd_nas: costs {bad} must be minimised objectives of the study other than the accuracy; "
+                         f"accepted: {[l for l in labels if l != accuracy and direction[l] != MAXIMIZE]}")
+    return accuracy, from_error, costs

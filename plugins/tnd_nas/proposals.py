@@ -1,0 +1,73 @@
+"""Candidates from the learned distributions: low-entropy sampling that avoids known architectures.
+
+For policy k, :func:`propose` draws ``draws`` samples from pi_k and proposes the most probable
+one (under pi_k) that is new: not evaluated, not already proposed, and, with ``skip_dominated``,
+not predicted to be dominated. While the policy's derived architecture (its argmax) is new it is
+that one, so ``ask`` returns each policy's derived architecture first, then the most probable
+unexplored neighbours of it: the late, low-entropy sampling of a converged distribution [M].
+
+Predicted dominance [M] (uses only costs, which the engine measures cheaply for any
+architecture): a candidate is skipped when some point of the archive's front is both more
+accurate than the best architecture policy k has found (by its reward) and no more costly in
+every cost objective; the candidate would need to beat its policy's best to be worth the
+evaluation. When no candidate passes, the draws are widened with the dev code's
+epsilon-greedy option (uniform mixing per edge), then the filter is dropped.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional, Set
+
+import numpy as np
+
+EPSILONS = (0.0, 0.1, 0.3, 1.0)
+
+
+class FrontFilter:
+    """Predicted-dominance test against the front points (accuracy ``front_acc``, costs
+    ``front_costs`` (F, C)) more accurate than ``ref_acc``."""
+
+    def __init__(self, front_acc: np.ndarray, front_costs: np.ndarray) -> None:
+        self.front_acc = np.asarray(front_acc, dtype=np.float64)
+        self.front_costs = np.asarray(front_costs, dtype=np.float64).reshape(len(self.front_acc), -1)
+
+    def dominated(self, costs: np.ndarray, ref_acc: float) -> bool:
+        if not len(self.front_acc) or not np.isfinite(ref_acc):
+            return False
+        better = self.front_acc > ref_acc
+        if not better.any():
+            return False
+        return bool(np.any(np.all(self.front_costs[better] <= np.asarray(costs)[None, :], axis=1)))
+
+
+def propose(policies, k: int, adapter, rng: np.random.Generator, known: Set[str], known_codes: Set[bytes],
+            costs_of: Callable, ref_acc: float, front: Optional[FrontFilter], draws: int = 256,
+            max_checks: int = 64):
+    """The candidate of policy ``k`` (module docstring), or None when every draw is known.
+
+    ``known``: keys evaluated or already proposed; ``known_codes``: their samples' bytes;
+    ``costs_of(arch)``: cost vector through the engine's cache (called for at most
+    ``max_checks`` candidates per epsilon level).
+    """
+    probs = policies.probs(k)
+    derived = policies.argmax(k)[None]
+    for use_filter in ((True, False) if front is not None else (False,)):
+        for eps in EPSILONS:
+            S = np.unique(policies.sample(k, draws, rng, eps=eps), axis=0)
+            lp = policies.log_prob_np(S, k)
+            S = np.concatenate([derived, S[np.argsort(-lp, kind="stable")]])
+            checks = 0
+            for i in range(len(S)):
+                code = S[i].tobytes()
+                if code in known_codes:
+                    continue
+                arch = adapter.to_arch(S[i], probs)
+                if arch.key in known:
+                    continue
+                if use_filter:
+                    if checks >= max_checks:
+                        break
+                    checks += 1
+                    if front.dominated(costs_of(arch), ref_acc):
+                        continue
+                return arch, S[i]
+    return None

@@ -1,0 +1,53 @@
+"""Progressive stages (P-DARTS, as TND-NAS uses them): drop the least probable ops of every edge.
+
+The ``keep`` schedule lists how many ops stay switched on, on every edge, after each stage; its
+length is the number of stages. METHODS.md section 3 [M]: DARTS 8 -> 5 -> 3 -> 1, i.e. keep
+(5, 3, 1) (drops 3/2/2); for NB201 (5 ops) monas chooses keep (3, 2, 1) [M]. A last entry of 1
+is the final derivation (one op per edge); the policies keep their last multi-op distribution
+for sampling. Each policy shrinks its own edges (the sweep's policies disagree on which ops are
+worth keeping); the supernet of the next stage holds, per edge, the union of the ops the
+policies still use.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+DEFAULT_KEEP = {"nb201": (3, 2, 1), "darts": (5, 3, 1)}
+
+
+def check_keep(keep: Optional[Sequence[int]], num_ops: int, space: str) -> Tuple[int, ...]:
+    """The keep schedule (default per space), validated: non-increasing, each in [1, num_ops]."""
+    keep = DEFAULT_KEEP[space] if keep is None else tuple(int(k) for k in keep)
+    if not keep:
+        raise ValueError("keep must list at least one stage (e.g. [3, 2, 1])")
+    if any(not 1 <= k <= num_ops for k in keep) or any(b > a for a, b in zip(keep, keep[1:])):
+        raise ValueError(f"keep={list(keep)}: each entry must be in [1, {num_ops}] (the ops per edge) and "
+                         "the list non-increasing")
+    return keep
+
+
+def shrink(policies, keep: int) -> Dict[str, np.ndarray]:
+    """Switch off, on every edge of every policy, all but the ``keep`` most probable active ops.
+
+    Returns the dropped ops as {cell type: bool (n, E, O)}. Ties keep the earlier op (stable).
+    """
+    probs = policies.probs()
+    dropped = {}
+    for t, p in probs.items():
+        mask = policies.masks[t].numpy()
+        score = np.where(mask, p, -1.0)
+        order = np.argsort(-score, axis=-1, kind="stable")
+        new = np.zeros_like(mask)
+        np.put_along_axis(new, order[..., :keep], True, axis=-1)
+        new &= mask
+        dropped[t] = mask & ~new
+        policies.masks[t] = torch.as_tensor(new)
+    return dropped
+
+
+def union_mask(policies) -> Dict[str, torch.Tensor]:
+    """{cell type: bool (E, O)}: ops still active in at least one policy (what the supernet trains)."""
+    return {t: m.any(dim=0) for t, m in policies.masks.items()}
