@@ -14,10 +14,15 @@ from monas.objective import MAXIMIZE
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
-    """An objective as the search sees it: its label in evaluations and its direction."""
+    """An objective as the search sees it: its label in evaluations and its direction.
+
+    ``cheap`` mirrors ``Objective.cheap`` (a table or formula, no training or device timing):
+    a generator may then query ``ctx.measure`` for it freely, e.g. for a whole candidate pool.
+    """
 
     label: str
     direction: str
+    cheap: bool = field(default=False, compare=False)
 
     @property
     def sign(self) -> float:

@@ -85,7 +85,8 @@ class Engine:
             raise ValueError(f"generator labels must be unique, got {labels}")
         self.space = space
         self.objectives = dict(objectives)
-        self.specs = [ObjectiveSpec(label, obj.direction) for label, obj in self.objectives.items()]
+        self.specs = [ObjectiveSpec(label, obj.direction, bool(getattr(obj, "cheap", False)))
+                      for label, obj in self.objectives.items()]
         self.constraints = list(constraints)
         self.budget = budget or Budget(evaluations=100)
         self.seed = int(seed)
@@ -117,7 +118,9 @@ class Engine:
 
     # ----------------------------------------------------------------- set-up and resume
     def _persist_measurement(self, key, measurement: Measurement) -> None:
-        if self.run_dir is not None:
+        # Cheap objectives (tables, formulas) are simply measured again after a resume; one
+        # fsynced line each would dominate a run whose generator reads a whole candidate pool.
+        if self.run_dir is not None and not getattr(self.objectives.get(key[1]), "cheap", False):
             self.run_dir.append_measurement(key, measurement)
 
     def start(self) -> None:
