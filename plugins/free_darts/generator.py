@@ -40,6 +40,8 @@ class FreeDARTS(CandidateGenerator):
     ``input_size``, else 3x32x32), ``dtype`` ("float64"), ``bn`` ("bypass"), ``batch_size`` (1).
     """
 
+    contract_params = {"n_seeds": 2, "front_size": 2}
+
     def __init__(self, n_seeds: int = 1, seed: Optional[int] = None, front_size: int = 0, ops_per_round: int = 1,
                  supernet_kwargs: Optional[Dict[str, Any]] = None, input_shape: Optional[Sequence[int]] = None,
                  dtype: str = "float64", bn: str = "bypass", batch_size: int = 1) -> None:
@@ -71,6 +73,7 @@ class FreeDARTS(CandidateGenerator):
         self.derived_: List[str] = []
         self.walk_: List[Dict[str, List[int]]] = []
         self.proposed_: set = set()
+        self.pending_: List[str] = []  # asked, not yet told: proposed again by the next ask
         self.search_s_ = 0.0
         self._net = None
 
@@ -171,6 +174,14 @@ class FreeDARTS(CandidateGenerator):
             yield self._derive(0, self._choice(step))
 
     def ask(self, n: int) -> List[Arch]:
+        """Up to ``n`` candidates. Candidates asked but never told (a run stopped, or was killed,
+        between an ask and its tell) are proposed again first, so a resumed run continues exactly
+        as an uninterrupted one; the engine's cache answers those already evaluated."""
+        if not self.pending_:
+            self.pending_ = [a.key for a in self._ask(n)]
+        return [self.ctx_.space.from_key(k) for k in self.pending_[:n]]
+
+    def _ask(self, n: int) -> List[Arch]:
         out: List[Arch] = []
         walked = sum(1 for k in self.proposed_ if k not in self.derived_)
         for arch in self._candidates():
@@ -187,11 +198,13 @@ class FreeDARTS(CandidateGenerator):
         return out
 
     def tell(self, evaluations: Sequence[Evaluation]) -> None:
-        pass
+        told = {e.arch.key for e in evaluations}
+        self.pending_ = [k for k in self.pending_ if k not in told]
 
     def state_dict(self) -> Dict[str, Any]:
         return {"results": [r.to_dict() for r in self.results_], "derived": list(self.derived_),
                 "walk": [dict(w) for w in self.walk_], "proposed": sorted(self.proposed_),
+                "pending": list(self.pending_),
                 "search_s": self.search_s_}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -199,4 +212,5 @@ class FreeDARTS(CandidateGenerator):
         self.derived_ = list(state["derived"])
         self.walk_ = [{t: list(map(int, v)) for t, v in w.items()} for w in state["walk"]]
         self.proposed_ = set(state["proposed"])
+        self.pending_ = list(state.get("pending", []))
         self.search_s_ = float(state["search_s"])

@@ -18,10 +18,10 @@ generator:
    value through ``ctx.measure`` (the engine's cached measurement, never recomputed here: meant
    for tables, params/FLOPs, latency look-up tables); ``"predict"`` adds them as further GCN
    outputs fitted to the archive (for costs too dear to measure for a whole pool, such as
-   on-device latency); ``"auto"`` times ``ctx.measure`` on 5 random architectures once and
-   measures the pool when the median call of every cost took under ``cheap_s`` seconds, else
-   predicts. The decision is kept
-   in the state, so a resumed run does not change it.
+   on-device latency); ``"auto"`` measures when every cost objective is cheap
+   (``ObjectiveSpec.cheap``, i.e. ``Objective.cheap``: tables, params/FLOPs, latency LUTs), else
+   predicts. Measuring a whole pool goes through the engine's cache, which a run directory
+   persists (one line per value: the 15,625 NB201 cells once per run).
 5. **Propose** unevaluated pool members in order of constrained non-dominated rank over
    (predicted or true target, measured or predicted costs), evaluated points included at their
    true values, with crowding distance (descending) inside a rank. A member that violates a
@@ -31,7 +31,6 @@ generator:
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -53,7 +52,7 @@ class GCNPredictorGenerator(CandidateGenerator):
     """Parameters: ``n_init`` (20 random candidates before the first fit), ``refit_every`` (20
     evaluations between refits; also the size of each proposal queue), ``batch_size`` (5 per
     ``ask``), ``target`` (objective label the GCN learns; default the first maximised objective,
-    else the first), ``costs`` ("auto" | "measure" | "predict"), ``cheap_s`` (2e-3), ``hidden``
+    else the first), ``costs`` ("auto" | "measure" | "predict"), ``hidden``
     (32), ``layers`` (3), ``epochs`` (100, cold fits), ``refit_epochs`` (20, warm refits), ``lr``
     (1e-3), ``weight_decay`` (1e-4), ``fit_batch_size`` (64), ``ensemble`` (1), ``max_pool``
     (20000), ``pool_size`` (2000), ``n_mutants`` (200).
@@ -62,8 +61,10 @@ class GCNPredictorGenerator(CandidateGenerator):
     all 15,625 cells each time in a few seconds on one CPU core); the predictor's own defaults
     (hidden 128, 300 epochs, METHODS.md [M]) serve one-off fits such as the lookup table."""
 
+    contract_params = {"n_init": 3, "refit_every": 2, "epochs": 5, "refit_epochs": 2, "hidden": 8}
+
     def __init__(self, n_init: int = 20, refit_every: int = 20, batch_size: int = 5,
-                 target: Optional[str] = None, costs: str = "auto", cheap_s: float = 2e-3,
+                 target: Optional[str] = None, costs: str = "auto",
                  hidden: int = 32, layers: int = 3, epochs: int = 100, refit_epochs: int = 20,
                  lr: float = 1e-3, weight_decay: float = 1e-4, fit_batch_size: int = 64, ensemble: int = 1,
                  max_pool: int = 20000, pool_size: int = 2000, n_mutants: int = 200) -> None:
@@ -80,7 +81,6 @@ class GCNPredictorGenerator(CandidateGenerator):
         self.batch_size = int(batch_size)
         self.target = target
         self.costs = costs
-        self.cheap_s = float(cheap_s)
         self.hidden = int(hidden)
         self.layers = int(layers)
         self.epochs = int(epochs)
@@ -110,6 +110,7 @@ class GCNPredictorGenerator(CandidateGenerator):
                                        ensemble=self.ensemble, seed=ctx.seed)
         self.cost_mode_: Optional[str] = None if self.costs == "auto" else self.costs
         self.queue_: List[str] = []
+        self.pending_: List[str] = []  # asked, not yet told: proposed again by the next ask
         self.proposed_: set = set()
         self.since_fit_ = 0
         self.n_refits_ = 0
@@ -172,19 +173,8 @@ class GCNPredictorGenerator(CandidateGenerator):
     def _decide_costs(self) -> None:
         if self.cost_mode_ is not None:
             return
-        if not self.cost_labels_:
-            self.cost_mode_ = "measure"
-            return
-        times = {label: [] for label in self.cost_labels_}
-        for _ in range(5):
-            arch = self.ctx_.space.sample(self.rng_)
-            for label in self.cost_labels_:
-                t = time.perf_counter()
-                self.ctx_.measure(arch, label)
-                times[label].append(time.perf_counter() - t)
-        # the median ignores one-off set-up costs (e.g. a table indexing its rows on first use)
-        slow = any(np.median(v) >= self.cheap_s for v in times.values())
-        self.cost_mode_ = "predict" if slow else "measure"
+        cheap = {o.label: bool(getattr(o, "cheap", False)) for o in self.ctx_.objectives}
+        self.cost_mode_ = "measure" if all(cheap[label] for label in self.cost_labels_) else "predict"
 
     def _measured_costs(self) -> np.ndarray:
         """(pool, costs) measured through the engine's cache; only new pool members are asked."""
@@ -285,7 +275,15 @@ class GCNPredictorGenerator(CandidateGenerator):
         return out or spare[:n]
 
     def ask(self, n: int) -> List[Arch]:
+        """Up to ``n`` candidates. Candidates asked but never told (a run stopped, or was killed,
+        between an ask and its tell) are proposed again first, so a resumed run continues exactly
+        as an uninterrupted one; the engine's cache answers those already evaluated."""
         self._decide_costs()
+        if not self.pending_:
+            self.pending_ = [a.key for a in self._ask(n)]
+        return [self.ctx_.space.from_key(k) for k in self.pending_[:n]]
+
+    def _ask(self, n: int) -> List[Arch]:
         evaluated = set(e.arch.key for e in self.ctx_.archive.evaluations)
         n_complete = len(self._complete())
         if n_complete + len([k for k in self.proposed_ if k not in evaluated]) < self.n_init:
@@ -305,12 +303,15 @@ class GCNPredictorGenerator(CandidateGenerator):
 
     def tell(self, evaluations: Sequence[Evaluation]) -> None:
         self.since_fit_ += len(evaluations)
+        told = {e.arch.key for e in evaluations}
+        self.pending_ = [k for k in self.pending_ if k not in told]
 
     def state_dict(self) -> Dict[str, Any]:
         return {
             "rng": self.rng_.bit_generator.state,
             "cost_mode": self.cost_mode_,
             "queue": list(self.queue_),
+            "pending": list(self.pending_),
             "proposed": sorted(self.proposed_),
             "since_fit": self.since_fit_,
             "n_refits": self.n_refits_,
@@ -323,6 +324,7 @@ class GCNPredictorGenerator(CandidateGenerator):
         self.rng_.bit_generator.state = state["rng"]
         self.cost_mode_ = state["cost_mode"]
         self.queue_ = list(state["queue"])
+        self.pending_ = list(state.get("pending", []))
         self.proposed_ = set(state["proposed"])
         self.since_fit_ = int(state["since_fit"])
         self.n_refits_ = int(state["n_refits"])
