@@ -236,8 +236,9 @@ class OneShotGenerator(CandidateGenerator):
             "arch_params": {k: v.detach().cpu().tolist() for k, v in search.params.items()},
         })
         best = derived[0]["parameter_free"]
-        self.ctx_.progress(f"{self.ctx_.name}: lambda {lam:g} derived {len(derived)} architectures; best has "
-                           f"{best} parameter-free ops ({best['skip']} skip-connects in the normal cell)")
+        cells = ", ".join(f"{t} {n}" for t, n in best.items() if t != "skip")
+        self.ctx_.progress(f"{self.ctx_.name}: lambda {lam:g} derived {len(derived)} architectures; the best has "
+                           f"parameter-free ops {cells} and {best['skip']} skip-connects in its normal cell")
         self.next_lambda_ = i + 1
 
     def publish(self) -> None:

@@ -250,6 +250,6 @@ class BilevelSearch:
                 self.params[k].copy_(v.to(self.params[k].device))
         self.w_optimizer.load_state_dict(state["w_optimizer"])
         self.a_optimizer.load_state_dict(state["a_optimizer"])
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # RNG states are CPU byte tensors
         self.epoch_ = int(state["epoch"])
         self.history_ = list(state["history"])
