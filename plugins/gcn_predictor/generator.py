@@ -55,7 +55,8 @@ class GCNPredictorGenerator(CandidateGenerator):
     else the first), ``costs`` ("auto" | "measure" | "predict"), ``hidden``
     (32), ``layers`` (3), ``epochs`` (100, cold fits), ``refit_epochs`` (20, warm refits), ``lr``
     (1e-3), ``weight_decay`` (1e-4), ``fit_batch_size`` (64), ``ensemble`` (1), ``max_pool``
-    (20000), ``pool_size`` (2000), ``n_mutants`` (200).
+    (20000), ``pool_size`` (2000), ``n_mutants`` (200), ``threads`` (1: torch threads while
+    fitting and predicting, restored afterwards; None leaves torch's setting).
 
     The defaults are sized for speed (a 300-evaluation NB201 run refits 14 times and predicts
     all 15,625 cells each time in a few seconds on one CPU core); the predictor's own defaults
@@ -67,7 +68,8 @@ class GCNPredictorGenerator(CandidateGenerator):
                  target: Optional[str] = None, costs: str = "auto",
                  hidden: int = 32, layers: int = 3, epochs: int = 100, refit_epochs: int = 20,
                  lr: float = 1e-3, weight_decay: float = 1e-4, fit_batch_size: int = 64, ensemble: int = 1,
-                 max_pool: int = 20000, pool_size: int = 2000, n_mutants: int = 200) -> None:
+                 max_pool: int = 20000, pool_size: int = 2000, n_mutants: int = 200,
+                 threads: Optional[int] = 1) -> None:
         if costs not in COST_MODES:
             raise ValueError(f"costs={costs!r}; accepted: {', '.join(COST_MODES)}")
         for name, value in (("n_init", n_init), ("refit_every", refit_every), ("batch_size", batch_size),
@@ -92,6 +94,9 @@ class GCNPredictorGenerator(CandidateGenerator):
         self.max_pool = int(max_pool)
         self.pool_size = int(pool_size)
         self.n_mutants = int(n_mutants)
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"gcn_predictor threads must be >= 1 or null, got {threads}")
+        self.threads = None if threads is None else int(threads)
 
     # ------------------------------------------------------------------ set-up
     def setup(self, ctx) -> None:
@@ -193,6 +198,17 @@ class GCNPredictorGenerator(CandidateGenerator):
                 and all(np.isfinite(e.values.get(l, np.nan)) for l in labels)]
 
     def _refit(self) -> None:
+        # The GCN's tensors are small: extra threads only add synchronisation, which costs ~10x
+        # on a shared, busy machine (measured), so fits and predictions use ``threads``.
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            self._refit_now()
+        finally:
+            torch.set_num_threads(previous)
+
+    def _refit_now(self) -> None:
         evs = self._complete()
         if self.pool_keys_ is None:
             self._build_pool()
