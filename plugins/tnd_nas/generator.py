@@ -58,7 +58,9 @@ class TNDNAS(CandidateGenerator):
                  proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
                  keep: Optional[Sequence[int]] = None, stage_evaluations: Optional[int] = None,
                  C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,
-                 epochs: int = 10, warmup_epochs: int = 3, interval: int = 4, search_batch_size: int = 64,
+                 epochs: Union[int, Sequence[int]] = 10, warmup_epochs: Union[int, Sequence[int]] = 3,
+                 interval: int = 4, search_batch_size: int = 64, reward_batch_size: Optional[int] = None,
+                 reinit_stages: bool = True,
                  steps_per_epoch: Optional[int] = None, w_lr: float = 0.04, w_lr_min: float = 0.0,
                  w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
                  weight_training: str = "mixture", ops: Optional[Sequence[str]] = None,
@@ -69,16 +71,12 @@ class TNDNAS(CandidateGenerator):
         _choice("weight_training", weight_training, WEIGHT_TRAINING)
         for name, value, low in (("n_policies", n_policies, 1), ("samples", samples, 1), ("n_calibration", n_calibration, 1),
                                  ("policy_steps", policy_steps, 0), ("proposal_draws", proposal_draws, 1),
-                                 ("C", C, 1), ("epochs", epochs, 1), ("warmup_epochs", warmup_epochs, 0),
-                                 ("interval", interval, 1), ("search_batch_size", search_batch_size, 1)):
+                                 ("C", C, 1), ("interval", interval, 1), ("search_batch_size", search_batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"tnd_nas: {name} must be an int >= {low}, got {value!r}")
         for name, value in (("policy_lr", policy_lr), ("w_lr", w_lr), ("rank_temperature", rank_temperature)):
             if not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"tnd_nas: {name} must be a positive number, got {value!r}")
-        if warmup_epochs >= epochs:
-            raise ValueError(f"tnd_nas: warmup_epochs ({warmup_epochs}) must be < epochs ({epochs}) so the "
-                             "policies get REINFORCE steps in every stage")
         self.mode, self.n_policies, self.reward = mode, n_policies, reward
         self.w, self.w_below, self.targets = w, w_below, targets
         self.target_range = tuple(float(v) for v in target_range)
@@ -92,6 +90,8 @@ class TNDNAS(CandidateGenerator):
         self.C, self.depth, self.stage_depths = C, depth, stage_depths
         self.epochs, self.warmup_epochs, self.interval = epochs, warmup_epochs, interval
         self.search_batch_size, self.steps_per_epoch = search_batch_size, steps_per_epoch
+        self.reward_batch_size = search_batch_size if reward_batch_size is None else int(reward_batch_size)
+        self.reinit_stages = bool(reinit_stages)
         self.w_lr, self.w_lr_min, self.w_momentum = float(w_lr), float(w_lr_min), float(w_momentum)
         self.w_weight_decay, self.grad_clip, self.weight_training = float(w_weight_decay), grad_clip, weight_training
         self.ops, self.supernet_kwargs, self.device = ops, dict(supernet_kwargs or {}), device
@@ -121,6 +121,7 @@ class TNDNAS(CandidateGenerator):
         self.stage_ = 0
         self.search_: Optional[OneShotSearch] = None
         self.sampling_masks_: Optional[Dict[str, torch.Tensor]] = None
+        self.final_derived_: List[str] = []
         self.arch_cache_: Dict[Tuple[int, bytes], Arch] = {}
         self.device_ = self.device or ctx.device
 
@@ -207,10 +208,18 @@ class TNDNAS(CandidateGenerator):
 
     # ------------------------------------------------------------------ one-shot mode
     def _settings(self) -> OneShotSettings:
-        depths = tuple(self.stage_depths) if self.stage_depths is not None else (self.depth,) * len(self.keep_)
+        stages = len(self.keep_)
+        depths = tuple(self.stage_depths) if self.stage_depths is not None else (self.depth,) * stages
+        epochs = _per_stage("epochs", self.epochs, stages, 1)
+        warmup = _per_stage("warmup_epochs", self.warmup_epochs, stages, 0)
+        bad = [s for s in range(stages) if warmup[s] >= epochs[s]]
+        if bad:
+            raise ValueError(f"tnd_nas: warmup_epochs {list(warmup)} must be < epochs {list(epochs)} in every stage so "
+                             "the policies get REINFORCE steps in each")
         return OneShotSettings(
-            keep=self.keep_, depths=depths, C=self.C, epochs=self.epochs, warmup_epochs=self.warmup_epochs,
+            keep=self.keep_, depths=depths, C=self.C, epochs=epochs, warmup_epochs=warmup,
             interval=self.interval, batch_size=self.search_batch_size, samples=self.samples,
+            reward_batch_size=self.reward_batch_size, reinit_stages=self.reinit_stages,
             steps_per_epoch=self.steps_per_epoch, w_lr=self.w_lr, w_lr_min=self.w_lr_min, w_momentum=self.w_momentum,
             w_weight_decay=self.w_weight_decay, grad_clip=self.grad_clip, weight_training=self.weight_training,
             supernet_kwargs=self.supernet_kwargs)
@@ -230,6 +239,9 @@ class TNDNAS(CandidateGenerator):
         if not self.search_.done:
             self.search_.before_final_shrink = self._remember_sampling_masks
             self.search_.run()
+            self.final_derived_ = [self.adapter_.to_arch(self.policies_.argmax(k), self.policies_.probs(k)).key
+                                   for k in range(self.n_policies)]
+            self.ctx_.progress(f"{self.ctx_.name}: search done; derived cells: " + ", ".join(self.final_derived_))
         if self.sampling_masks_ is not None:  # sample from the last stage's ops, not the final one-op cells
             self.policies_.masks = {t: m.clone() for t, m in self.sampling_masks_.items()}
         self.publish()
@@ -244,7 +256,7 @@ class TNDNAS(CandidateGenerator):
         shared = self.ctx_.evaluation.shared
         shared["supernet"] = self.search_.net_
         shared["supernet_tag"] = (f"{self.ctx_.name}:tnd_nas:seed={self.ctx_.seed}:keep={list(self.keep_)}:"
-                                  f"epochs={self.epochs}:C={self.C}")
+                                  f"epochs={self.epochs}:C={self.C}:reinit={self.reinit_stages}")
 
     def _sample_arch(self, sample: np.ndarray, k: int) -> Arch:
         key = (k if self.adapter_.name == "darts" else 0, sample.tobytes())
@@ -299,6 +311,7 @@ class TNDNAS(CandidateGenerator):
             "proposed_codes": sorted(self.proposed_codes_), "next_policy": self.next_policy_,
             "stage": self.stage_, "sampling_masks": self.sampling_masks_,
             "search_done": bool(self.search_ is not None and self.search_.done),
+            "final_derived": list(self.final_derived_),
         }
         if self.search_ is not None and self._checkpoint_path() is None:
             state["search"] = self.search_.state_dict()
@@ -312,6 +325,7 @@ class TNDNAS(CandidateGenerator):
         self.next_policy_ = int(state["next_policy"])
         self.stage_ = int(state["stage"])
         self.sampling_masks_ = state.get("sampling_masks")
+        self.final_derived_ = list(state.get("final_derived", []))
         if self.mode_ == "one_shot":
             self.search_ = self._new_search()
             path = self._checkpoint_path()
@@ -324,6 +338,14 @@ class TNDNAS(CandidateGenerator):
         self.policies_.load_state_dict(state["policies"])
         if self.search_ is not None and self.search_.done:
             self.publish()
+
+
+def _per_stage(name: str, value, stages: int, low: int) -> Tuple[int, ...]:
+    vals = [value] * stages if isinstance(value, int) and not isinstance(value, bool) else list(value)
+    if len(vals) != stages or any(isinstance(v, bool) or not isinstance(v, int) or v < low for v in vals):
+        raise ValueError(f"tnd_nas: {name} must be an int >= {low} or a list of {stages} of them (one per stage of "
+                         f"keep), got {value!r}")
+    return tuple(vals)
 
 
 def _choice(name: str, value, accepted) -> None:

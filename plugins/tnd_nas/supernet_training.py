@@ -1,13 +1,16 @@
 """One-shot mode: the weight-sharing supernet trained by SGD while REINFORCE updates the policies.
 
-Per stage s (METHODS.md section 3, steps 1-4): a fresh supernet (seeded; depth ``depths[s]``)
-is trained on the train split for ``epochs`` epochs, SGD (lr ``w_lr`` cosine to ``w_lr_min``
+Per stage s (METHODS.md section 3, steps 1-4): a fresh supernet (seeded; depth ``depths[s]``;
+``reinit_stages=False`` [M] keeps training the previous stage's weights instead) is trained on
+the train split for ``epochs[s]`` epochs, SGD (lr ``w_lr`` cosine to ``w_lr_min``
 per epoch, momentum 0.9, weight decay 3e-4, gradient norm clipped to 5). The weights see the
 DARTS continuous relaxation: every edge sums its active ops weighted by softmax(alpha_k) of one
 policy k, taken round-robin over the sweep so all policies' mixtures train the one supernet
-[M]; ``weight_training="sampled"`` [M] trains the single path of a sample from pi_k instead.
-The cross-entropy sees ``alpha.detach()`` only. After ``warmup_epochs``, every ``interval``
-weight steps: one batch of the valid split, M samples per policy, each evaluated as a one-hot
+[M]; ``weight_training="sampled"`` [M] trains the single path of a sample from pi_k instead,
+and ``"uniform"`` [M] a single path drawn uniformly over policy k's active ops (SPOS-style:
+every op of the stage gets its share of training whatever the policies currently prefer).
+The cross-entropy sees ``alpha.detach()`` only. After ``warmup_epochs[s]``, every
+``interval`` weight steps: one batch of ``reward_batch_size`` from the valid split, M samples per policy, each evaluated as a one-hot
 single path through the supernet (no gradient) for its top-1 accuracy on that batch, rewarded
 by ``reward_fn`` (which adds the engine-measured costs), then one REINFORCE step of every
 policy. At the end of the stage each policy keeps ``keep[s]`` ops per edge (:mod:`.shrinking`).
@@ -34,7 +37,7 @@ import torch.nn.functional as F
 
 from monas.plugins.tnd_nas.shrinking import shrink
 
-WEIGHT_TRAINING = ("mixture", "sampled")
+WEIGHT_TRAINING = ("mixture", "sampled", "uniform")
 
 
 @dataclass
@@ -44,10 +47,12 @@ class OneShotSettings:
     keep: Tuple[int, ...]
     depths: Tuple[Optional[int], ...]
     C: int = 8
-    epochs: int = 10
-    warmup_epochs: int = 3
+    epochs: Tuple[int, ...] = (10, 10, 10)
+    warmup_epochs: Tuple[int, ...] = (3, 3, 3)
     interval: int = 4
     batch_size: int = 64
+    reward_batch_size: int = 64
+    reinit_stages: bool = True
     samples: int = 10
     steps_per_epoch: Optional[int] = None
     w_lr: float = 0.04
@@ -103,8 +108,13 @@ class OneShotSearch:
                  checkpoint_path: Optional[Path] = None, name: str = "tnd_nas") -> None:
         if settings.weight_training not in WEIGHT_TRAINING:
             raise ValueError(f"weight_training {settings.weight_training!r}; accepted: {', '.join(WEIGHT_TRAINING)}")
-        if len(settings.depths) != len(settings.keep):
-            raise ValueError(f"depths {list(settings.depths)} must give one depth per stage ({len(settings.keep)})")
+        for what in ("depths", "epochs", "warmup_epochs"):
+            if len(getattr(settings, what)) != len(settings.keep):
+                raise ValueError(f"{what} {list(getattr(settings, what))} must give one value per stage "
+                                 f"({len(settings.keep)} stages, keep={list(settings.keep)})")
+        if not settings.reinit_stages and len(set(settings.depths)) > 1:
+            raise ValueError(f"reinit_stages=False continues one supernet through the stages, so every stage needs "
+                             f"the same depth; got depths {list(settings.depths)}")
         self.adapter, self.policies, self.settings = adapter, policies, settings
         self.data, self.device, self.seed = data, device, int(seed)
         self.reward_fn, self.progress, self.checkpoint_path, self.name = reward_fn, progress, checkpoint_path, name
@@ -114,7 +124,7 @@ class OneShotSearch:
         self.net_: Optional[nn.Module] = None
         self.optimizer_ = None
         self.history_: List[Dict[str, float]] = []
-        self.valid_ = _Cycle(data, "valid", settings.batch_size, self.seed)
+        self.valid_ = _Cycle(data, "valid", settings.reward_batch_size, self.seed)
         self.weight_steps_ = 0
         #: called before the last stage's shrink (the generator keeps those masks for sampling)
         self.before_final_shrink: Optional[Callable[[], None]] = None
@@ -137,7 +147,8 @@ class OneShotSearch:
 
     def _lr(self, epoch: int) -> float:
         s = self.settings
-        return s.w_lr_min + 0.5 * (s.w_lr - s.w_lr_min) * (1 + math.cos(math.pi * epoch / max(1, s.epochs)))
+        total = max(1, s.epochs[min(self.stage_, len(s.epochs) - 1)])
+        return s.w_lr_min + 0.5 * (s.w_lr - s.w_lr_min) * (1 + math.cos(math.pi * epoch / total))
 
     def weights_for(self, sample: np.ndarray) -> Dict[str, torch.Tensor]:
         """One-hot per-edge weights of a single-path sample (every edge, ``none`` included)."""
@@ -158,7 +169,8 @@ class OneShotSearch:
         if s.weight_training == "mixture":
             weights = self.mixture_weights(k)
         else:
-            weights = self.weights_for(self.policies.sample(k, 1, self.rng)[0])
+            eps = 1.0 if s.weight_training == "uniform" else 0.0
+            weights = self.weights_for(self.policies.sample(k, 1, self.rng, eps=eps)[0])
         loss = F.cross_entropy(self.net_(x, weights), y)
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
@@ -166,7 +178,7 @@ class OneShotSearch:
             nn.utils.clip_grad_norm_(self.net_.parameters(), s.grad_clip)
         self.optimizer_.step()
         self.weight_steps_ += 1
-        return float(loss)
+        return float(loss.detach())
 
     def sample_accuracy(self, samples: np.ndarray, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
         """Top-1 accuracy (%) on (x, y) of each single path in ``samples`` (n, M, E); one forward
@@ -202,7 +214,7 @@ class OneShotSearch:
         while not self.done:
             if self.net_ is None:
                 self._build(self.stage_)
-            while self.epoch_ < s.epochs:
+            while self.epoch_ < s.epochs[self.stage_]:
                 self._epoch()
                 self.epoch_ += 1
                 self.save()
@@ -215,7 +227,11 @@ class OneShotSearch:
             self.stage_ += 1
             self.epoch_ = 0
             if not self.done:
-                self.net_ = None
+                if s.reinit_stages:
+                    self.net_ = None
+                else:  # [M] warm start: the same weights go on, with a fresh optimiser and schedule
+                    self.optimizer_ = torch.optim.SGD(self.net_.parameters(), lr=s.w_lr, momentum=s.w_momentum,
+                                                      weight_decay=s.w_weight_decay)
             self.save()
 
     def _epoch(self) -> None:
@@ -231,7 +247,7 @@ class OneShotSearch:
                 break
             k = self.weight_steps_ % self.policies.n
             losses.append(self.weight_step(x.to(self.device), y.to(self.device), k))
-            if self.epoch_ >= s.warmup_epochs and (i + 1) % s.interval == 0:
+            if self.epoch_ >= s.warmup_epochs[self.stage_] and (i + 1) % s.interval == 0:
                 policy.append(self.policy_step())
         rec = {"stage": self.stage_ + 1, "epoch": self.epoch_ + 1, "train_loss": float(np.mean(losses)),
                "lr": self._lr(self.epoch_), "policy_steps": len(policy), "seconds": time.perf_counter() - t0}
@@ -240,7 +256,7 @@ class OneShotSearch:
             rec["reward"] = float(np.mean([p["reward"] for p in policy]))
         self.history_.append(rec)
         extra = f" sampled acc {rec['sample_acc']:.1f}%" if policy else " (warm-up)"
-        self.progress(f"{self.name}: stage {rec['stage']}/{len(s.keep)} epoch {rec['epoch']}/{s.epochs} "
+        self.progress(f"{self.name}: stage {rec['stage']}/{len(s.keep)} epoch {rec['epoch']}/{s.epochs[self.stage_]} "
                       f"loss {rec['train_loss']:.3f}{extra}")
 
     # ---- checkpoint ---------------------------------------------------------------------
@@ -258,7 +274,7 @@ class OneShotSearch:
         self.weight_steps_ = int(state["weight_steps"])
         self.policies.load_state_dict(state["policies"])
         self.rng.bit_generator.state = state["rng"]
-        self.valid_ = _Cycle(self.data, "valid", self.settings.batch_size, self.seed)
+        self.valid_ = _Cycle(self.data, "valid", self.settings.reward_batch_size, self.seed)
         self.valid_.epoch = int(state["valid_epoch"])
         self.history_ = list(state["history"])
         self.net_ = None

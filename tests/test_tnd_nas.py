@@ -1,0 +1,248 @@
+"""TND-NAS: the faithful tests of METHODS.md section 3, plus both modes through the engine."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from monas.budget import Budget
+from monas.datasets import load_digits
+from monas.engine import Engine
+from monas.objectives.tabular import TabularObjective
+from monas.plugins.tnd_nas import TNDNAS
+from monas.plugins.tnd_nas.adapters import CellAdapter
+from monas.plugins.tnd_nas.policy import PolicySet, policy_gradient_loss
+from monas.plugins.tnd_nas.rewards import Sweep, constrained_ranks, pareto_reward, product_reward
+from monas.plugins.tnd_nas.shrinking import check_keep, shrink
+from monas.plugins.tnd_nas.supernet_training import OneShotSearch, OneShotSettings
+from monas.registry import GENERATORS, OBJECTIVES
+from monas.search_spaces.darts import DartsSpace
+from monas.search_spaces.nb201 import NB201Space
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits(size=8)
+
+
+# ---------------------------------------------------------------- REINFORCE
+def test_reinforce_gradient_matches_the_analytic_formula_on_a_toy_space():
+    """alpha.grad = -(1/M) sum_m (R_m - b)(onehot(a_m) - softmax(alpha)), summed over edges."""
+    pol = PolicySet({"cell": (2, 3)}, n=1, seed=3, init_std=0.5)
+    samples = np.array([[[0, 2], [1, 2], [2, 0], [0, 0]]])  # (n=1, M=4, 2 edges)
+    R = np.array([[0.9, 0.2, 0.5, 0.7]])
+    b = 0.4
+    adv = torch.as_tensor(R - b)
+    loss = policy_gradient_loss(pol.alpha, pol.masks, pol._split(samples, shared=False), adv)
+    loss.backward()
+    p = torch.softmax(pol.alpha["cell"].detach()[0], dim=-1).numpy()
+    onehot = np.eye(3)[samples[0]]  # (M, E, O)
+    expected = -((R[0] - b)[:, None, None] * (onehot - p[None])).mean(axis=0)
+    np.testing.assert_allclose(pol.alpha["cell"].grad[0].numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_adam_step_raises_the_probability_of_above_baseline_samples():
+    pol = PolicySet({"cell": (2, 3)}, n=1, lr=0.1, seed=0)
+    good, bad = np.array([2, 1]), np.array([0, 0])
+    samples = np.array([[good, bad, good, bad]])
+    before = pol.log_prob_np(np.stack([good, bad]))[0]
+    pol.baseline[:] = 0.5  # b between the two rewards
+    pol.step(samples, np.array([[1.0, 0.0, 1.0, 0.0]]))
+    after = pol.log_prob_np(np.stack([good, bad]))[0]
+    assert after[0] > before[0] and after[1] < before[1]
+
+
+def test_baseline_starts_at_the_mean_then_moves_by_gamma():
+    pol = PolicySet({"cell": (2, 3)}, n=1, gamma=0.95, seed=0)
+    s = np.zeros((1, 2, 2), dtype=int)
+    pol.step(s, np.array([[1.0, 3.0]]))
+    assert float(pol.baseline[0]) == pytest.approx(2.0)
+    pol.step(s, np.array([[4.0, 6.0]]))
+    assert float(pol.baseline[0]) == pytest.approx(2.0 + 0.95 * (5.0 - 2.0))
+
+
+# ---------------------------------------------------------------- rewards
+def test_w_zero_gives_the_accuracy_only_reward():
+    acc = np.array([90.0, 80.0, 95.0])
+    costs = np.array([[1.0, 3.0], [0.2, 9.0], [5.0, 0.1]])
+    targets = np.array([[2.0, 2.0]])
+    R = product_reward(acc, costs, targets, np.zeros((1, 2)))
+    np.testing.assert_allclose(R[0], acc / 100.0)
+    R = product_reward(acc, costs, targets, np.zeros((1, 2)), np.zeros((1, 2)))
+    np.testing.assert_allclose(R[0], acc / 100.0)
+
+
+def test_soft_constraint_prefers_the_smaller_network_at_equal_accuracy():
+    acc = np.array([90.0, 90.0])
+    costs = np.array([[1.0], [3.0]])
+    R = product_reward(acc, costs, np.array([[2.0]]), np.array([[-0.5]]))
+    assert R[0, 0] > R[0, 1]
+    assert R[0, 0] == pytest.approx(0.9 * 0.5 ** -0.5)
+
+
+def test_pareto_rank_reward_counts_dominance_levels_and_violations():
+    F = np.array([[-90, 1.0], [-80, 2.0], [-95, 3.0], [-70, 0.5], [-99, 0.1]])
+    ranks = constrained_ranks(F, np.array([0, 0, 0, 0, 1.5]))
+    assert ranks.tolist() == [0, 1, 0, 0, 2]  # the infeasible point ranks after every feasible level
+    R = pareto_reward(ranks, F[:, 1:], np.array([[1.0]]), np.zeros((1, 1)))
+    np.testing.assert_allclose(R[0], np.exp(-ranks))
+
+
+def test_sweep_calibrates_geometric_targets_and_cycles_w():
+    sweep = Sweep(["params", "lat"], n=3, w=[-1.0, -0.5], w_below=None)
+    sweep.calibrate(np.array([[1.0, 2.0], [4.0, 8.0], [2.0, 3.0]]))
+    np.testing.assert_allclose(sweep.targets, [[1.0, 2.0], [2.0, 4.0], [4.0, 8.0]])
+    assert sweep.w()[:, 0].tolist() == [-1.0, -0.5, -1.0] and sweep.w_below() is None
+
+
+# ---------------------------------------------------------------- stages
+def test_after_stage_s_every_edge_keeps_keep_s_ops():
+    pol = PolicySet({"normal": (14, 8), "reduce": (14, 8)}, n=3, seed=1, init_std=1.0)
+    for kept in check_keep(None, 8, "darts"):
+        probs = pol.probs()
+        dropped = shrink(pol, kept)
+        for t in ("normal", "reduce"):
+            assert (pol.masks[t].sum(-1) == kept).all()
+            # what was dropped was never more probable than what stays
+            stays = np.where(pol.masks[t].numpy(), probs[t], np.inf).min(-1)
+            gone = np.where(dropped[t], probs[t], -np.inf).max(-1)
+            assert (gone <= stays).all()
+        assert np.isclose(pol.probs()["normal"].sum(-1), 1.0).all()
+    with pytest.raises(ValueError, match="non-increasing"):
+        check_keep([2, 3], 5, "nb201")
+
+
+def _tiny_search(data, keep=(3, 2, 1), weight_training="mixture", progress=None):
+    space = NB201Space(C=4, N=1)
+    adapter = CellAdapter(space)
+    pol = PolicySet(adapter.shapes, n=2, lr=0.05, seed=0)
+    settings = OneShotSettings(keep=tuple(keep), depths=(1,) * len(keep), C=4, epochs=(2,) * len(keep),
+                               warmup_epochs=(1,) * len(keep), interval=1, batch_size=32, samples=2,
+                               steps_per_epoch=2, weight_training=weight_training)
+
+    def reward(samples, acc):
+        return acc / 100.0
+
+    return OneShotSearch(adapter, pol, settings, data, "cpu", 0, reward,
+                         progress=progress or (lambda m: None)), pol
+
+
+def test_alpha_gets_gradient_only_from_the_policy_term(digits):
+    search, pol = _tiny_search(digits)
+    search._build(0)
+    x, y = next(iter(digits.loader("train", batch_size=32)))
+    before = pol.alpha["cell"].detach().clone()
+    for k in range(2):
+        search.weight_step(x, y, k)
+        assert pol.alpha["cell"].grad is None  # the cross-entropy never reaches alpha
+    assert torch.equal(pol.alpha["cell"].detach(), before)
+    assert any(p.grad is not None for p in search.net_.parameters())
+    search.policy_step()
+    assert pol.alpha["cell"].grad is not None
+    assert not torch.equal(pol.alpha["cell"].detach(), before)
+
+
+def test_one_shot_stages_shrink_to_the_keep_schedule(digits):
+    seen = []
+    search, pol = _tiny_search(digits, keep=(3, 2, 1), weight_training="uniform",
+                               progress=lambda m: seen.append(pol.masks["cell"].sum(-1).unique().tolist())
+                               if "done" in m else None)
+    search.run()
+    assert seen == [[3], [2], [1]]
+    assert search.done and len(search.history_) == 6
+    assert all(h["policy_steps"] == (2 if h["epoch"] == 2 else 0) for h in search.history_)
+
+
+# ---------------------------------------------------------------- spaces
+def test_darts_samples_map_to_valid_genotypes_and_back():
+    adapter = CellAdapter(DartsSpace())
+    pol = PolicySet(adapter.shapes, n=1, seed=0, init_std=1.0)
+    rng = np.random.default_rng(0)
+    for sample in pol.sample(0, 20, rng):
+        arch = adapter.to_arch(sample, pol.probs(0))
+        back = adapter.sample_of(arch)
+        assert adapter.to_arch(back).key == arch.key  # the genotype's own sample gives it back
+        for t, cell in adapter.split(back).items():
+            assert (cell != adapter.ops.index("none")).sum() == 8
+    assert adapter.derive(pol.probs(0)).space == "darts"
+
+
+# ---------------------------------------------------------------- black-box mode through the engine
+def _table_engine(gen, budget, seed, cost="lat_ms_1080ti_1"):
+    objectives = {"accuracy": TabularObjective("c10_test_acc_200ep"),
+                  "cost": TabularObjective(cost, direction="minimize")}
+    return Engine(NB201Space(), objectives, [("tnd_nas", gen, 1.0)], budget=Budget(evaluations=budget), seed=seed)
+
+
+def test_black_box_run_is_registered_and_proposes_no_duplicates():
+    gen = GENERATORS.create("tnd_nas")
+    assert isinstance(gen, TNDNAS)
+    engine = _table_engine(gen, 120, 0)
+    archive = engine.optimize()
+    assert len(archive) == 120 and engine.n_duplicates == 0
+    assert gen.mode_ == "black_box" and len(gen.derived()) == gen.n_policies
+    assert archive.hypervolume() > 0
+
+
+def test_black_box_resume_continues_like_an_uninterrupted_run():
+    a = _table_engine(TNDNAS(n_policies=4), 60, 1)
+    a.optimize()
+    first = _table_engine(TNDNAS(n_policies=4), 32, 1)
+    first.optimize()
+    state = first.slots[0].generator.state_dict()
+    gen = TNDNAS(n_policies=4)
+    second = _table_engine(gen, 60, 1)
+    for ev in first.archive.evaluations:
+        second._remember(ev)
+    second.start()
+    gen.load_state_dict(state)
+    second.optimize()
+    assert [e.arch.key for e in second.archive.evaluations] == [e.arch.key for e in a.archive.evaluations]
+
+
+def test_more_negative_w_gives_smaller_derived_networks_across_seeds():
+    """Product reward on the NB201 table with params as the cost: w = -2 vs w = -0.05."""
+    sizes = {}
+    for w in (-0.05, -2.0):
+        params = []
+        for seed in range(3):
+            gen = TNDNAS(n_policies=1, reward="product", w=w, w_below=None, skip_dominated=False)
+            _table_engine(gen, 80, seed, cost="c10_params_M").optimize()
+            for _ in range(30):  # REINFORCE on the cached evaluations settles the policy
+                gen.experience_.cached_steps(gen.policies_, "product", gen.sweep_, 1.0, 16, 1, gen.rng_)
+            params.append(gen.ctx_.measure(gen.adapter_.to_arch(gen.policies_.argmax(0)), "cost"))
+        sizes[w] = float(np.mean(params))
+    assert sizes[-2.0] < sizes[-0.05]
+
+
+def test_bad_parameters_name_what_is_accepted():
+    with pytest.raises(ValueError, match="mode='x'; accepted: auto, one_shot, black_box"):
+        TNDNAS(mode="x")
+    with pytest.raises(ValueError, match="target_range"):
+        TNDNAS(target_range=(0.5, 0.2))
+    gen = TNDNAS(costs=["nope"])
+    with pytest.raises(ValueError, match="costs \\['nope'\\]"):
+        _table_engine(gen, 10, 0).start()
+    gen = TNDNAS(n_policies=2, targets={"cost": [1.0]})
+    with pytest.raises(ValueError, match="needs 2 positive numbers"):
+        _table_engine(gen, 10, 0).start()
+
+
+# ---------------------------------------------------------------- one-shot mode through the engine
+def test_one_shot_run_publishes_the_supernet_and_proposes_derived_cells_first(digits):
+    space = NB201Space(C=4, N=1)
+    objectives = {"accuracy": OBJECTIVES.create("accuracy", fidelity="supernet"), "params": OBJECTIVES.create("params")}
+    gen = TNDNAS(mode="one_shot", n_policies=2, reward="product", w=[0.0, -1.0], w_below=None, samples=2,
+                 n_calibration=4, C=4, keep=[2, 1], epochs=2, warmup_epochs=1, interval=2, steps_per_epoch=4,
+                 search_batch_size=32, weight_training="sampled")
+    engine = Engine(space, objectives, [("tnd_nas", gen, 1.0)], budget=Budget(evaluations=6), seed=0, data=digits)
+    archive = engine.optimize()
+    assert gen.search_.done and engine.eval_ctx.shared["supernet"] is gen.search_.net_
+    assert len(archive) == 6 and all(e.state.value == "complete" for e in archive.evaluations)
+    assert len(gen.final_derived_) == 2
+    first = [e.arch.key for e in archive.evaluations[:len(set(gen.final_derived_))]]
+    assert set(first) == set(gen.final_derived_)  # each policy's derived cell comes first
+    assert all(0.0 <= e.values["accuracy"] <= 100.0 for e in archive.evaluations)
+    assert not math.isnan(float(gen.policies_.baseline[0]))
