@@ -30,6 +30,7 @@ import torch
 
 from monas.arch import Arch
 from monas.generator import CandidateGenerator
+from monas.hardware import pinned_threads
 from monas.objective import MAXIMIZE
 from monas.plugins.tnd_nas.adapters import CellAdapter
 from monas.plugins.tnd_nas.experience import Experience
@@ -65,7 +66,7 @@ class TNDNAS(CandidateGenerator):
                  w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
                  weight_training: str = "mixture", ops: Optional[Sequence[str]] = None,
                  supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
-                 batch_size: Optional[int] = None) -> None:
+                 threads: Optional[int] = None, batch_size: Optional[int] = None) -> None:
         _choice("mode", mode, MODES)
         _choice("reward", reward, REWARDS)
         _choice("weight_training", weight_training, WEIGHT_TRAINING)
@@ -95,6 +96,9 @@ class TNDNAS(CandidateGenerator):
         self.w_lr, self.w_lr_min, self.w_momentum = float(w_lr), float(w_lr_min), float(w_momentum)
         self.w_weight_decay, self.grad_clip, self.weight_training = float(w_weight_decay), grad_clip, weight_training
         self.ops, self.supernet_kwargs, self.device = ops, dict(supernet_kwargs or {}), device
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"tnd_nas: threads must be a positive int or None, got {threads!r}")
+        self.threads = threads
         self.batch_size = int(batch_size) if batch_size is not None else n_policies
         Sweep(["cost"], n_policies, w, w_below, None, self.target_range)  # validates w / w_below / range early
 
@@ -127,6 +131,10 @@ class TNDNAS(CandidateGenerator):
 
     # ------------------------------------------------------------------ protocol
     def ask(self, n: int) -> List[Arch]:
+        with pinned_threads(self.threads):
+            return self._ask(n)
+
+    def _ask(self, n: int) -> List[Arch]:
         self._calibrate()
         if self.mode_ == "one_shot":
             self._search()
