@@ -246,3 +246,41 @@ def test_one_shot_run_publishes_the_supernet_and_proposes_derived_cells_first(di
     assert set(first) == set(gen.final_derived_)  # each policy's derived cell comes first
     assert all(0.0 <= e.values["accuracy"] <= 100.0 for e in archive.evaluations)
     assert not math.isnan(float(gen.policies_.baseline[0]))
+
+
+def test_darts_one_shot_search_runs_and_proposes_the_derived_cells_first(digits):
+    space = DartsSpace(C=8, layers=3, num_classes=10, in_channels=1)
+    objectives = {"accuracy": OBJECTIVES.create("accuracy", fidelity="supernet"), "params": OBJECTIVES.create("params")}
+    gen = TNDNAS(mode="one_shot", n_policies=2, reward="product", w=[0.0, -1.0], w_below=None, samples=2,
+                 n_calibration=4, C=4, depth=2, keep=[5, 3, 1], epochs=2, warmup_epochs=1, interval=2,
+                 steps_per_epoch=3, search_batch_size=32)
+    engine = Engine(space, objectives, [("tnd_nas", gen, 1.0)], budget=Budget(evaluations=4), seed=0, data=digits)
+    archive = engine.optimize()
+    assert all(e.state.value == "complete" for e in archive.evaluations)
+    assert archive.evaluations[0].arch.key == gen.final_derived_[0]
+    for t in ("normal", "reduce"):  # proposals sample the last stage's 3 ops per edge
+        assert (gen.sampling_masks_[t].sum(-1) == 3).all()
+
+
+def test_one_shot_search_resumes_from_its_epoch_checkpoint(digits, tmp_path):
+    full, pol_full = _tiny_search(digits, keep=(3, 1), weight_training="uniform")
+    full.run()
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_stage_one(message):
+        if "stage 1/2 done" in message:
+            raise Killed
+
+    first, _ = _tiny_search(digits, keep=(3, 1), weight_training="uniform", progress=kill_after_stage_one)
+    first.checkpoint_path = tmp_path / "search.pt"
+    with pytest.raises(Killed):
+        first.run()
+    again, pol = _tiny_search(digits, keep=(3, 1), weight_training="uniform")
+    again.checkpoint_path = tmp_path / "search.pt"
+    again.load_state_dict(torch.load(again.checkpoint_path, weights_only=False))
+    again.run()
+    assert again.done and len(again.history_) == len(full.history_)
+    torch.testing.assert_close(pol.alpha["cell"].detach(), pol_full.alpha["cell"].detach())
+    assert torch.equal(pol.masks["cell"], pol_full.masks["cell"])

@@ -181,7 +181,16 @@ class TNDNAS(CandidateGenerator):
                 self.sweep_.targets = np.ones((self.n_policies, 0))
             return
         self.ctx_.progress(f"{self.ctx_.name}: calibrating targets on {self.n_calibration} random architectures")
-        rows = [self._costs(self.ctx_.space.sample(self.rng_)) for _ in range(self.n_calibration)]
+        rows, error = [], None
+        for _ in range(self.n_calibration):
+            arch = self.ctx_.space.sample(self.rng_)
+            try:
+                rows.append(self._costs(arch))
+            except Exception as exc:  # an unmeasurable cell does not stop the calibration
+                error = f"{arch.key}: {type(exc).__name__}: {exc}"
+        if not rows:
+            raise ValueError(f"tnd_nas could not measure the costs {self.costs_} of any of {self.n_calibration} "
+                             f"random architectures to place the targets (last error: {error}); give targets=...")
         self.sweep_.calibrate(np.array(rows))
 
     def _costs(self, arch: Arch) -> np.ndarray:
@@ -242,17 +251,24 @@ class TNDNAS(CandidateGenerator):
                              self._checkpoint_path(), name=self.ctx_.name)
 
     def _search(self) -> None:
-        if self.search_ is None:
+        if self.search_ is None:  # a run killed before its first tell resumes from the epoch checkpoint
             self.search_ = self._new_search()
+            path = self._checkpoint_path()
+            if path is not None and path.exists():
+                self.search_.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
         if not self.search_.done:
             self.search_.before_final_shrink = self._remember_sampling_masks
             self.search_.run()
-            self.final_derived_ = [self.adapter_.to_arch(self.policies_.argmax(k), self.policies_.probs(k)).key
-                                   for k in range(self.n_policies)]
+            self._restore_sampling_masks()
+            self.final_derived_ = [self.adapter_.derive(self.policies_.probs(k)).key for k in range(self.n_policies)]
             self.ctx_.progress(f"{self.ctx_.name}: search done; derived cells: " + ", ".join(self.final_derived_))
-        if self.sampling_masks_ is not None:  # sample from the last stage's ops, not the final one-op cells
-            self.policies_.masks = {t: m.clone() for t, m in self.sampling_masks_.items()}
+        self._restore_sampling_masks()
         self.publish()
+
+    def _restore_sampling_masks(self) -> None:
+        """Sample from the last stage's ops, not the final one-op cells (which are the derivation)."""
+        if self.sampling_masks_ is not None:
+            self.policies_.masks = {t: m.clone() for t, m in self.sampling_masks_.items()}
 
     def _remember_sampling_masks(self) -> None:
         self.sampling_masks_ = {t: m.clone() for t, m in self.policies_.masks.items()}
@@ -308,8 +324,7 @@ class TNDNAS(CandidateGenerator):
         """Each policy's sweep point and derived architecture (key)."""
         out = []
         for k, point in enumerate(self.sweep_.points()):
-            arch = self.adapter_.to_arch(self.policies_.argmax(k), self.policies_.probs(k))
-            out.append({"policy": k, **point, "derived": arch.key})
+            out.append({"policy": k, **point, "derived": self.adapter_.derive(self.policies_.probs(k)).key})
         return out
 
     def state_dict(self) -> Dict[str, Any]:
@@ -334,6 +349,7 @@ class TNDNAS(CandidateGenerator):
         self.stage_ = int(state["stage"])
         self.sampling_masks_ = state.get("sampling_masks")
         self.final_derived_ = list(state.get("final_derived", []))
+        newer_checkpoint = False
         if self.mode_ == "one_shot":
             self.search_ = self._new_search()
             path = self._checkpoint_path()
@@ -342,8 +358,9 @@ class TNDNAS(CandidateGenerator):
                 saved = torch.load(path, map_location="cpu", weights_only=False)
             if saved is not None:
                 self.search_.load_state_dict(saved)
-        # the generator's own state wins over the search checkpoint for the policies
-        self.policies_.load_state_dict(state["policies"])
+                newer_checkpoint = not state.get("search_done", False)
+        if not newer_checkpoint:  # after the search the generator's policies are the newer ones
+            self.policies_.load_state_dict(state["policies"])
         if self.search_ is not None and self.search_.done:
             self.publish()
 

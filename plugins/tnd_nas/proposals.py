@@ -2,8 +2,8 @@
 
 For policy k, :func:`propose` draws ``draws`` samples from pi_k and proposes the most probable
 one (under pi_k) that is new: not evaluated, not already proposed, and, with ``skip_dominated``,
-not predicted to be dominated. While the policy's derived architecture (its argmax) is new it is
-that one, so ``ask`` returns each policy's derived architecture first, then the most probable
+not predicted to be dominated. The policy's derived architecture (NB201: the argmax op of every
+edge; DARTS: the DARTS rule on softmax(alpha)) is tried first, so while it is new it is that one, so ``ask`` returns each policy's derived architecture first, then the most probable
 unexplored neighbours of it: the late, low-entropy sampling of a converged distribution [M].
 
 Predicted dominance [M] (uses only costs, which the engine measures cheaply for any
@@ -49,7 +49,8 @@ def propose(policies, k: int, adapter, rng: np.random.Generator, known: Set[str]
     ``max_checks`` candidates per epsilon level).
     """
     probs = policies.probs(k)
-    derived = policies.argmax(k)[None]
+    derived = adapter.sample_of(adapter.derive(probs))
+    derived = policies.argmax(k)[None] if derived is None else derived[None]
     for use_filter in ((True, False) if front is not None else (False,)):
         for eps in EPSILONS:
             S = np.unique(policies.sample(k, draws, rng, eps=eps), axis=0)

@@ -81,18 +81,24 @@ class _Cycle:
     def __init__(self, data, split: str, batch_size: int, seed: int) -> None:
         self.data, self.split, self.batch_size, self.seed = data, split, batch_size, seed
         self.epoch = 0
+        self.taken = 0  # batches of the current pass already used (to resume mid-pass)
         self._it = None
 
     def next(self):
         if self._it is None:
             self._it = iter(self.data.loader(self.split, batch_size=self.batch_size, shuffle=True,
                                              seed=self.seed * 7919 + self.epoch, drop_last=True))
+            for _ in range(self.taken):
+                next(self._it)
         try:
-            return next(self._it)
+            batch = next(self._it)
         except StopIteration:
             self.epoch += 1
+            self.taken = 0
             self._it = None
             return self.next()
+        self.taken += 1
+        return batch
 
 
 class OneShotSearch:
@@ -266,7 +272,7 @@ class OneShotSearch:
             "net": None if self.net_ is None else self.net_.state_dict(),
             "optimizer": None if self.optimizer_ is None else self.optimizer_.state_dict(),
             "policies": self.policies.state_dict(), "rng": self.rng.bit_generator.state,
-            "valid_epoch": self.valid_.epoch, "history": list(self.history_),
+            "valid_epoch": self.valid_.epoch, "valid_taken": self.valid_.taken, "history": list(self.history_),
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -276,6 +282,7 @@ class OneShotSearch:
         self.rng.bit_generator.state = state["rng"]
         self.valid_ = _Cycle(self.data, "valid", self.settings.reward_batch_size, self.seed)
         self.valid_.epoch = int(state["valid_epoch"])
+        self.valid_.taken = int(state.get("valid_taken", 0))
         self.history_ = list(state["history"])
         self.net_ = None
         if state["net"] is not None:
