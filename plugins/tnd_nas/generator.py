@@ -48,12 +48,16 @@ class TNDNAS(CandidateGenerator):
     """TND-NAS (Xu et al., ICAART 2022; METHODS.md section 3). Every parameter and its default
     is documented in ``plugins/tnd_nas/README.md``; the [M] choices in the module docstrings."""
 
+    #: small settings for the contract tests (a one-shot search of a few steps)
+    contract_params = {"n_policies": 2, "samples": 2, "n_calibration": 4, "C": 4, "keep": [2, 1], "epochs": 2,
+                       "warmup_epochs": 1, "steps_per_epoch": 2, "interval": 1, "search_batch_size": 8}
+
     def __init__(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
                  w: Union[Number, Sequence[Number]] = -1.5, w_below: Union[None, Number, Sequence[Number]] = 1.5,
                  targets: Optional[Dict[str, Sequence[Number]]] = None,
                  target_range: Sequence[float] = (0.0, 1.0), rank_temperature: float = 1.0,
                  accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
-                 n_calibration: int = 256, samples: int = 16, policy_lr: float = 0.05,
+                 n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.05,
                  policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
                  baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 3,
                  proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
@@ -70,7 +74,8 @@ class TNDNAS(CandidateGenerator):
         _choice("mode", mode, MODES)
         _choice("reward", reward, REWARDS)
         _choice("weight_training", weight_training, WEIGHT_TRAINING)
-        for name, value, low in (("n_policies", n_policies, 1), ("samples", samples, 1), ("n_calibration", n_calibration, 1),
+        for name, value, low in (("n_policies", n_policies, 1), ("samples", 1 if samples is None else samples, 1),
+                                 ("n_calibration", n_calibration, 1),
                                  ("policy_steps", policy_steps, 0), ("proposal_draws", proposal_draws, 1),
                                  ("C", C, 1), ("interval", interval, 1), ("search_batch_size", search_batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -112,6 +117,9 @@ class TNDNAS(CandidateGenerator):
                              "(e.g. digits); use mode 'black_box' with a table or trained accuracy")
         self.accuracy_, self.from_error_, self.costs_ = _labels(ctx.objectives, self.accuracy, self.costs)
         self.keep_ = check_keep(self.keep, len(self.adapter_.ops), self.adapter_.name)
+        # M: the dev code's 10 in the one-shot mode (each sample costs a supernet forward), 16 in
+        # the black-box mode (samples from the cache cost nothing)
+        self.samples_ = self.samples if self.samples is not None else (10 if self.mode_ == "one_shot" else 16)
         self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=self.policy_lr, betas=self.policy_betas,
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
                                    grad_clip=self.policy_grad_clip, seed=int(ctx.seed))
@@ -142,7 +150,7 @@ class TNDNAS(CandidateGenerator):
         self._black_box_stage()
         if self.policy_steps and len(self.experience_.usable()):
             self.best_ = self.experience_.cached_steps(self.policies_, self.reward, self.sweep_, self.rank_temperature,
-                                                       self.samples, self.policy_steps, self.rng_)
+                                                       self.samples_, self.policy_steps, self.rng_)
         front = self._front_filter()
         known = set(self.experience_.keys) | self.proposed_
         codes = set(self.experience_.codes) | self.proposed_codes_
@@ -235,7 +243,7 @@ class TNDNAS(CandidateGenerator):
                              "the policies get REINFORCE steps in each")
         return OneShotSettings(
             keep=self.keep_, depths=depths, C=self.C, epochs=epochs, warmup_epochs=warmup,
-            interval=self.interval, batch_size=self.search_batch_size, samples=self.samples,
+            interval=self.interval, batch_size=self.search_batch_size, samples=self.samples_,
             reward_batch_size=self.reward_batch_size, reinit_stages=self.reinit_stages,
             steps_per_epoch=self.steps_per_epoch, w_lr=self.w_lr, w_lr_min=self.w_lr_min, w_momentum=self.w_momentum,
             w_weight_decay=self.w_weight_decay, grad_clip=self.grad_clip, weight_training=self.weight_training,
