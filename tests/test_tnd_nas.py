@@ -97,6 +97,20 @@ def test_sweep_calibrates_geometric_targets_and_cycles_w():
     assert sweep.w()[:, 0].tolist() == [-1.0, -0.5, -1.0] and sweep.w_below() is None
 
 
+def test_per_cost_w_leaves_a_zero_weighted_cost_out_of_the_reward():
+    sweep = Sweep(["params", "lat"], n=2, w={"params": -1.5, "lat": [0.0, -1.0]}, w_below={"params": 1.5})
+    assert sweep.w().tolist() == [[-1.5, 0.0], [-1.5, -1.0]]
+    assert sweep.w_below().tolist() == [[1.5, 0.0], [1.5, 0.0]]
+    costs = np.array([[2.0, 10.0], [2.0, 40.0]])  # same params, latency 4x apart
+    R = product_reward(np.array([90.0, 90.0]), costs, np.array([[1.0, 10.0], [1.0, 10.0]]),
+                       sweep.w(), sweep.w_below())
+    assert R[0, 0] == pytest.approx(R[0, 1])  # policy 0 ignores latency
+    assert R[0, 0] == pytest.approx(0.9 * 2.0 ** -1.5)
+    assert R[1, 1] == pytest.approx(0.9 * 2.0 ** -1.5 * 4.0 ** -1.0)  # policy 1 pays for it
+    with pytest.raises(ValueError, match="unknown cost objectives.*latency"):
+        Sweep(["params", "lat"], n=2, w={"latency": -1.0})
+
+
 # ---------------------------------------------------------------- stages
 def test_after_stage_s_every_edge_keeps_keep_s_ops():
     pol = PolicySet({"normal": (14, 8), "reduce": (14, 8)}, n=3, seed=1, init_std=1.0)

@@ -53,7 +53,8 @@ class TNDNAS(CandidateGenerator):
                        "warmup_epochs": 1, "steps_per_epoch": 2, "interval": 1, "search_batch_size": 8}
 
     def __init__(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
-                 w: Union[Number, Sequence[Number]] = -1.5, w_below: Union[None, Number, Sequence[Number]] = 1.5,
+                 w: Union[Number, Sequence[Number], Dict[str, Any]] = -1.5,
+                 w_below: Union[None, Number, Sequence[Number], Dict[str, Any]] = 1.5,
                  targets: Optional[Dict[str, Sequence[Number]]] = None,
                  target_range: Sequence[float] = (0.0, 1.0), rank_temperature: float = 1.0,
                  accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
@@ -105,7 +106,9 @@ class TNDNAS(CandidateGenerator):
             raise ValueError(f"tnd_nas: threads must be a positive int or None, got {threads!r}")
         self.threads = threads
         self.batch_size = int(batch_size) if batch_size is not None else n_policies
-        Sweep(["cost"], n_policies, w, w_below, None, self.target_range)  # validates w / w_below / range early
+        # validates w / w_below / range early (per-cost mappings again in setup, once the costs are known)
+        Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
+              w_below, None, self.target_range)
 
     # ------------------------------------------------------------------ set-up
     def setup(self, ctx) -> None:

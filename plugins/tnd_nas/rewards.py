@@ -16,6 +16,13 @@ is set by w alone; a positive ``w_below`` with a negative ``w`` centres the rewa
 target (the reward peaks at cost = T), so each target of the sweep becomes a point of the front.
 w = 0 (and ``w_below`` 0 or None) gives the accuracy-only reward.
 
+Per-cost exponents [M]: ``w`` and ``w_below`` may also be a mapping {cost label: number or list
+over the policies}, so a policy can weigh its costs differently; a cost with w = 0 (and
+``w_below`` 0) is left out of that policy's reward (it stays an objective of the engine's front).
+With params and latency this lets part of the sweep trace the params axis whatever the latency,
+reaching the large-but-sparse cells that a diagonal sweep (every cost at the same quantile)
+never targets.
+
 Targets [M]: unless given, the sweep's targets are spaced geometrically between the smallest and
 the largest cost seen on ``n_calibration`` random architectures of the space, measured by the
 engine (``ctx.measure``): T_kc = lo_c * (hi_c / lo_c) ** q_k with q_k evenly spaced over
@@ -96,7 +103,8 @@ class Sweep:
     """The (target, w) points of a TND-NAS run, one per policy (module docstring).
 
     ``costs``: cost-objective labels; ``n``: number of points; ``w`` and ``w_below``: a number
-    (every point) or a list cycled over the points; ``targets``: None (calibrated, see
+    (every point), a list cycled over the points, or a mapping {cost label: number or list} (a
+    cost missing from the mapping gets 0 in ``w`` and ``w_below``); ``targets``: None (calibrated, see
     :meth:`calibrate`) or {cost label: list of n targets}; ``target_range``: (q_lo, q_hi).
     """
 
@@ -106,8 +114,8 @@ class Sweep:
                  target_range: Tuple[float, float] = (0.0, 1.0)) -> None:
         self.costs = list(costs)
         self.n = int(n)
-        self.w_points = _cycle(w, self.n, "w")
-        self.w_below_points = None if w_below is None else _cycle(w_below, self.n, "w_below")
+        self.w_matrix = _per_cost(w, self.costs, self.n, "w")
+        self.w_below_matrix = None if w_below is None else _per_cost(w_below, self.costs, self.n, "w_below")
         lo, hi = (float(v) for v in target_range)
         if not 0.0 <= lo <= hi <= 1.0:
             raise ValueError(f"target_range must satisfy 0 <= lo <= hi <= 1, got {list(target_range)}")
@@ -144,12 +152,12 @@ class Sweep:
         self.targets = lo[None, :] * (hi / lo)[None, :] ** self.q[:, None]
 
     def w(self) -> np.ndarray:
-        return np.repeat(self.w_points[:, None], len(self.costs), axis=1)
+        """(n_policies, n_costs) exponents above the targets."""
+        return self.w_matrix.copy()
 
     def w_below(self) -> Optional[np.ndarray]:
-        if self.w_below_points is None:
-            return None
-        return np.repeat(self.w_below_points[:, None], len(self.costs), axis=1)
+        """(n_policies, n_costs) exponents at or below the targets (None: ``w`` on both sides)."""
+        return None if self.w_below_matrix is None else self.w_below_matrix.copy()
 
     def points(self) -> List[Dict[str, object]]:
         """One dict per policy: its targets per cost, w and w_below (for reports)."""
@@ -157,8 +165,8 @@ class Sweep:
         for k in range(self.n):
             out.append({
                 "targets": None if self.targets is None else dict(zip(self.costs, self.targets[k].tolist())),
-                "w": float(self.w_points[k]),
-                "w_below": None if self.w_below_points is None else float(self.w_below_points[k]),
+                "w": dict(zip(self.costs, self.w_matrix[k].tolist())),
+                "w_below": None if self.w_below_matrix is None else dict(zip(self.costs, self.w_below_matrix[k].tolist())),
             })
         return out
 
@@ -168,6 +176,17 @@ class Sweep:
     def load_state_dict(self, state: Dict) -> None:
         t = state.get("targets")
         self.targets = None if t is None else np.asarray(t, dtype=np.float64)
+
+
+def _per_cost(value, costs: Sequence[str], n: int, name: str) -> np.ndarray:
+    """(n, len(costs)) exponents from a number, a list over the points, or {cost: number or list}."""
+    if isinstance(value, dict):
+        unknown = [c for c in value if c not in costs]
+        if unknown:
+            raise ValueError(f"{name} names unknown cost objectives {unknown}; the costs are {list(costs)}")
+        cols = [_cycle(value[c], n, f"{name}[{c!r}]") if c in value else np.zeros(n) for c in costs]
+        return np.stack(cols, axis=1)
+    return np.repeat(_cycle(value, n, name)[:, None], len(costs), axis=1)
 
 
 def _cycle(value, n: int, name: str) -> np.ndarray:
