@@ -254,6 +254,7 @@ def test_one_shot_run_publishes_the_supernet_and_proposes_derived_cells_first(di
     engine = Engine(space, objectives, [("tnd_nas", gen, 1.0)], budget=Budget(evaluations=6), seed=0, data=digits)
     archive = engine.optimize()
     assert gen.search_.done and engine.eval_ctx.shared["supernet"] is gen.search_.net_
+    assert gen.adapter_.prune_dead_ops  # on by default in the one-shot mode
     assert len(archive) == 6 and all(e.state.value == "complete" for e in archive.evaluations)
     assert len(gen.final_derived_) == 2
     first = [e.arch.key for e in archive.evaluations[:len(set(gen.final_derived_))]]
@@ -298,3 +299,17 @@ def test_one_shot_search_resumes_from_its_epoch_checkpoint(digits, tmp_path):
     assert again.done and len(again.history_) == len(full.history_)
     torch.testing.assert_close(pol.alpha["cell"].detach(), pol_full.alpha["cell"].detach())
     assert torch.equal(pol.masks["cell"], pol_full.masks["cell"])
+
+
+def test_one_shot_mode_prunes_dead_ops_and_black_box_keeps_them():
+    adapter = CellAdapter(NB201Space(), prune_dead_ops=True)
+    dead = np.array([3, 0, 0, 1, 0, 0])  # conv 3x3 into node 1, which feeds nothing
+    assert adapter.to_arch(dead).genotype == ("none", "none", "none", "skip_connect", "none", "none")
+    assert CellAdapter(NB201Space()).to_arch(dead).genotype[0] == "nor_conv_3x3"
+    probs = {"cell": np.eye(5)[dead] * 0.9 + 0.02}
+    assert adapter.derive(probs).genotype[0] == "none"
+    gen = TNDNAS(n_policies=2)
+    _table_engine(gen, 4, 0).optimize()
+    assert gen.mode_ == "black_box" and not gen.adapter_.prune_dead_ops
+    with pytest.raises(ValueError, match="prune_dead_ops must be true, false or null"):
+        TNDNAS(prune_dead_ops="yes")

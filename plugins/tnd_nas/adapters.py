@@ -7,7 +7,13 @@ A *sample* is one op index per edge of every cell type (a single path through th
 
 Choices [M]:
 
-- NB201: a sample is the architecture (the 6 ops, ``none`` legal).
+- NB201: a sample is the architecture (the 6 ops, ``none`` legal). With ``prune_dead_ops`` the
+  architecture of a sample (and of a derivation) has ``none`` on every edge whose output never
+  reaches the cell output (``nb201.space.without_dead_ops``): such ops cost params and latency
+  but cannot change the output, so a policy cannot reach a cost target with dead weight, and
+  samples that compute the same function share one evaluation. The generator turns it on in
+  the one-shot mode, where the inherited-weight accuracy of the two cells is exactly equal, and
+  leaves it off in the black-box mode, where a benchmark table trained each cell separately.
 - DARTS: a sample puts one op (``none`` included) on each of the 14 edges, as the dev code's
   single-path evaluation does; the genotype of a sample keeps, per node, the 2 incoming edges
   whose sampled op is not ``none``, preferring those the policy finds most probable, and when
@@ -35,8 +41,9 @@ class CellAdapter:
     naming the accepted ones.
     """
 
-    def __init__(self, space, ops: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, space, ops: Optional[Sequence[str]] = None, prune_dead_ops: bool = False) -> None:
         name = getattr(space, "name", None)
+        self.prune_dead_ops = bool(prune_dead_ops)
         if name not in SPACES:
             raise ValueError(f"tnd_nas searches the cell spaces {', '.join(SPACES)}; got space {name!r}")
         self.space = space
@@ -79,7 +86,7 @@ class CellAdapter:
         """The architecture of a sample; ``probs`` {cell type: (E, O)} breaks DARTS edge ties."""
         parts = self.split(sample)
         if self.name == "nb201":
-            return self.space.make([self.ops[i] for i in parts["cell"]])
+            return self._nb201([self.ops[i] for i in parts["cell"]])
         from monas.search_spaces.darts.genotype import derive_cell
 
         genotype = {}
@@ -116,11 +123,18 @@ class CellAdapter:
         """The derived architecture of per-edge op probabilities (NB201: argmax per edge; DARTS:
         the DARTS rule, top-2 edges per node by the best non-``none`` op, then that op)."""
         if self.name == "nb201":
-            return self.space.make([self.ops[i] for i in np.asarray(probs["cell"]).argmax(-1)])
+            return self._nb201([self.ops[i] for i in np.asarray(probs["cell"]).argmax(-1)])
         from monas.search_spaces.darts.genotype import derive_cell
 
         return self.space.make({t: derive_cell(np.asarray(probs[t], dtype=np.float64), self.ops)
                                 for t in self.cell_types})
+
+    def _nb201(self, ops: List[str]) -> Arch:
+        if self.prune_dead_ops:
+            from monas.search_spaces.nb201.space import without_dead_ops
+
+            ops = list(without_dead_ops(ops))
+        return self.space.make(ops)
 
     # ---- supernet -----------------------------------------------------------------------
     def supernet_kwargs(self, C: int, depth: Optional[int], in_channels: int, num_classes: int,

@@ -71,7 +71,8 @@ class TNDNAS(CandidateGenerator):
                  w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
                  weight_training: str = "mixture", ops: Optional[Sequence[str]] = None,
                  supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
-                 threads: Optional[int] = None, batch_size: Optional[int] = None) -> None:
+                 threads: Optional[int] = None, batch_size: Optional[int] = None,
+                 prune_dead_ops: Optional[bool] = None) -> None:
         _choice("mode", mode, MODES)
         _choice("reward", reward, REWARDS)
         _choice("weight_training", weight_training, WEIGHT_TRAINING)
@@ -105,6 +106,9 @@ class TNDNAS(CandidateGenerator):
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"tnd_nas: threads must be a positive int or None, got {threads!r}")
         self.threads = threads
+        if prune_dead_ops is not None and not isinstance(prune_dead_ops, bool):
+            raise ValueError(f"tnd_nas: prune_dead_ops must be true, false or null (auto), got {prune_dead_ops!r}")
+        self.prune_dead_ops = prune_dead_ops
         self.batch_size = int(batch_size) if batch_size is not None else n_policies
         # validates w / w_below / range early (per-cost mappings again in setup, once the costs are known)
         Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
@@ -118,6 +122,9 @@ class TNDNAS(CandidateGenerator):
         if self.mode_ == "one_shot" and ctx.data is None:
             raise ValueError("tnd_nas mode 'one_shot' trains a supernet and needs a dataset in the study "
                              "(e.g. digits); use mode 'black_box' with a table or trained accuracy")
+        # M: null = on in the one-shot mode (dead ops leave the inherited-weight accuracy unchanged)
+        self.adapter_.prune_dead_ops = (self.mode_ == "one_shot" if self.prune_dead_ops is None
+                                        else self.prune_dead_ops)
         self.accuracy_, self.from_error_, self.costs_ = _labels(ctx.objectives, self.accuracy, self.costs)
         self.keep_ = check_keep(self.keep, len(self.adapter_.ops), self.adapter_.name)
         # M: the dev code's 10 in the one-shot mode (each sample costs a supernet forward), 16 in

@@ -46,6 +46,25 @@ def str_to_genotype(text: str) -> Tuple[str, ...]:
     return _check_ops(ops)
 
 
+def without_dead_ops(ops: Sequence[str]) -> Tuple[str, ...]:
+    """The genotype with ``none`` on every edge whose output never reaches the cell output.
+
+    Node j's value feeds node 3 only through edges that are not ``none``; an op on an edge into a
+    node that does not feed node 3 is computed and counted (params, FLOPs, latency) but cannot
+    change the cell's output, so the two genotypes compute the same function. Example:
+    ``(nor_conv_3x3, none, none, skip_connect, none, none)`` becomes
+    ``(none, none, none, skip_connect, none, none)`` (node 1 feeds nothing).
+    """
+    ops = list(_check_ops(ops))
+    feeds = {3: True}
+    feeds[2] = ops[5] != "none"
+    feeds[1] = ops[4] != "none" or (ops[2] != "none" and feeds[2])
+    for k, (dst, _src) in enumerate(EDGES):
+        if not feeds[dst]:
+            ops[k] = "none"
+    return tuple(ops)
+
+
 def _check_ops(ops: Sequence[Any]) -> Tuple[str, ...]:
     ops = tuple(ops)
     if len(ops) != 6:
