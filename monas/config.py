@@ -15,6 +15,7 @@ import yaml
 
 from monas.budget import Budget
 from monas.constraint import Constraint
+from monas.capabilities import check as check_capabilities
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, Registry, RegistryError
 
 TOP_LEVEL = {
@@ -233,7 +234,9 @@ def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[b
     generators = []
     for i, g in enumerate(cfg["generators"]):
         try:
-            generators.append((g["label"], GENERATORS.create(g["name"], **g["params"]), g["share"]))
+            generator = GENERATORS.create(g["name"], **g["params"])
+            check_capabilities(generator, space, g["label"])
+            generators.append((g["label"], generator, g["share"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"generators[{i}] ({g['name']}): {exc}") from None
     return Engine(

@@ -20,6 +20,7 @@ import numpy as np
 from monas.arch import Arch
 from monas.archive import ParetoArchive
 from monas.budget import Budget
+from monas.capabilities import check as check_capabilities
 from monas.constraint import Constraint
 from monas.context import EvaluationContext, GeneratorContext, ObjectiveSpec
 from monas.evaluation import Evaluation
@@ -94,6 +95,7 @@ class Engine:
         for s in self.slots:
             if not s.share > 0:
                 raise ValueError(f"generator {s.label!r}: share must be > 0, got {s.share}")
+            check_capabilities(s.generator, space, s.label)  # before any work
         self.run_dir = RunDirectory(Path(run_dir)) if run_dir is not None else None
         self.storage = storage
         self.study_name = study_name

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 from monas.arch import Arch
 from monas.evaluation import Evaluation
@@ -33,6 +33,14 @@ class CandidateGenerator(abc.ABC):
     #: constructor kwargs for the cheapest faithful configuration; the contract tests in
     #: tests/test_contract_generators.py build every registered generator with these
     contract_params: Dict[str, Any] = {}
+
+    #: search-space capabilities this generator needs (``monas.capabilities``); the engine
+    #: refuses a space that lacks one before any work
+    requires: Tuple[str, ...] = ("categorical",)
+
+    def required_capabilities(self) -> Tuple[str, ...]:
+        """The capabilities needed with this instance's parameters (default: ``requires``)."""
+        return tuple(self.requires)
 
     def setup(self, ctx) -> None:
         self.ctx_ = ctx

@@ -12,7 +12,7 @@ from monas.datasets import load_digits
 from monas.engine import Engine
 from monas.objectives.tabular import TabularObjective
 from monas.plugins.tnd_nas import TNDNAS
-from monas.plugins.tnd_nas.adapters import CellAdapter
+from monas.plugins.tnd_nas.adapters import ChoiceAdapter
 from monas.plugins.tnd_nas.policy import PolicySet, policy_gradient_loss
 from monas.plugins.tnd_nas.rewards import Sweep, constrained_ranks, pareto_reward, product_reward
 from monas.plugins.tnd_nas.shrinking import check_keep, shrink
@@ -30,21 +30,21 @@ def digits():
 # ---------------------------------------------------------------- REINFORCE
 def test_reinforce_gradient_matches_the_analytic_formula_on_a_toy_space():
     """alpha.grad = -(1/M) sum_m (R_m - b)(onehot(a_m) - softmax(alpha)), summed over edges."""
-    pol = PolicySet({"cell": (2, 3)}, n=1, seed=3, init_std=0.5)
+    pol = PolicySet({"choices": (2, 3)}, n=1, seed=3, init_std=0.5)
     samples = np.array([[[0, 2], [1, 2], [2, 0], [0, 0]]])  # (n=1, M=4, 2 edges)
     R = np.array([[0.9, 0.2, 0.5, 0.7]])
     b = 0.4
     adv = torch.as_tensor(R - b)
     loss = policy_gradient_loss(pol.alpha, pol.masks, pol._split(samples, shared=False), adv)
     loss.backward()
-    p = torch.softmax(pol.alpha["cell"].detach()[0], dim=-1).numpy()
+    p = torch.softmax(pol.alpha["choices"].detach()[0], dim=-1).numpy()
     onehot = np.eye(3)[samples[0]]  # (M, E, O)
     expected = -((R[0] - b)[:, None, None] * (onehot - p[None])).mean(axis=0)
-    np.testing.assert_allclose(pol.alpha["cell"].grad[0].numpy(), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(pol.alpha["choices"].grad[0].numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
 def test_adam_step_raises_the_probability_of_above_baseline_samples():
-    pol = PolicySet({"cell": (2, 3)}, n=1, lr=0.1, seed=0)
+    pol = PolicySet({"choices": (2, 3)}, n=1, lr=0.1, seed=0)
     good, bad = np.array([2, 1]), np.array([0, 0])
     samples = np.array([[good, bad, good, bad]])
     before = pol.log_prob_np(np.stack([good, bad]))[0]
@@ -55,7 +55,7 @@ def test_adam_step_raises_the_probability_of_above_baseline_samples():
 
 
 def test_baseline_starts_at_the_mean_then_moves_by_gamma():
-    pol = PolicySet({"cell": (2, 3)}, n=1, gamma=0.95, seed=0)
+    pol = PolicySet({"choices": (2, 3)}, n=1, gamma=0.95, seed=0)
     s = np.zeros((1, 2, 2), dtype=int)
     pol.step(s, np.array([[1.0, 3.0]]))
     assert float(pol.baseline[0]) == pytest.approx(2.0)
@@ -114,7 +114,8 @@ def test_per_cost_w_leaves_a_zero_weighted_cost_out_of_the_reward():
 # ---------------------------------------------------------------- stages
 def test_after_stage_s_every_edge_keeps_keep_s_ops():
     pol = PolicySet({"normal": (14, 8), "reduce": (14, 8)}, n=3, seed=1, init_std=1.0)
-    for kept in check_keep(None, 8, "darts"):
+    assert check_keep(None, 8) == (5, 3, 1) and check_keep(None, 5) == (3, 2, 1)  # P-DARTS shape
+    for kept in check_keep(None, 8):
         probs = pol.probs()
         dropped = shrink(pol, kept)
         for t in ("normal", "reduce"):
@@ -125,13 +126,13 @@ def test_after_stage_s_every_edge_keeps_keep_s_ops():
             assert (gone <= stays).all()
         assert np.isclose(pol.probs()["normal"].sum(-1), 1.0).all()
     with pytest.raises(ValueError, match="non-increasing"):
-        check_keep([2, 3], 5, "nb201")
+        check_keep([2, 3], 5)
 
 
 def _tiny_search(data, keep=(3, 2, 1), weight_training="mixture", progress=None):
     space = NB201Space(C=4, N=1)
-    adapter = CellAdapter(space)
-    pol = PolicySet(adapter.shapes, n=2, lr=0.05, seed=0)
+    adapter = ChoiceAdapter(space)
+    pol = PolicySet(adapter.shapes, n=2, lr=0.05, seed=0, valid=adapter.valid_mask())
     settings = OneShotSettings(keep=tuple(keep), depths=(1,) * len(keep), C=4, epochs=(2,) * len(keep),
                                warmup_epochs=(1,) * len(keep), interval=1, batch_size=32, samples=2,
                                steps_per_epoch=2, weight_training=weight_training)
@@ -147,21 +148,21 @@ def test_alpha_gets_gradient_only_from_the_policy_term(digits):
     search, pol = _tiny_search(digits)
     search._build(0)
     x, y = next(iter(digits.loader("train", batch_size=32)))
-    before = pol.alpha["cell"].detach().clone()
+    before = pol.alpha["choices"].detach().clone()
     for k in range(2):
         search.weight_step(x, y, k)
-        assert pol.alpha["cell"].grad is None  # the cross-entropy never reaches alpha
-    assert torch.equal(pol.alpha["cell"].detach(), before)
+        assert pol.alpha["choices"].grad is None  # the cross-entropy never reaches alpha
+    assert torch.equal(pol.alpha["choices"].detach(), before)
     assert any(p.grad is not None for p in search.net_.parameters())
     search.policy_step()
-    assert pol.alpha["cell"].grad is not None
-    assert not torch.equal(pol.alpha["cell"].detach(), before)
+    assert pol.alpha["choices"].grad is not None
+    assert not torch.equal(pol.alpha["choices"].detach(), before)
 
 
 def test_one_shot_stages_shrink_to_the_keep_schedule(digits):
     seen = []
     search, pol = _tiny_search(digits, keep=(3, 2, 1), weight_training="uniform",
-                               progress=lambda m: seen.append(pol.masks["cell"].sum(-1).unique().tolist())
+                               progress=lambda m: seen.append(pol.masks["choices"].sum(-1).unique().tolist())
                                if "done" in m else None)
     search.run()
     assert seen == [[3], [2], [1]]
@@ -171,15 +172,18 @@ def test_one_shot_stages_shrink_to_the_keep_schedule(digits):
 
 # ---------------------------------------------------------------- spaces
 def test_darts_samples_map_to_valid_genotypes_and_back():
-    adapter = CellAdapter(DartsSpace())
-    pol = PolicySet(adapter.shapes, n=1, seed=0, init_std=1.0)
+    space = DartsSpace()
+    adapter = ChoiceAdapter(space)
+    assert adapter.shapes == {"choices": (24, 10)}  # per node and cell type: the input pair, 2 ops
+    pol = PolicySet(adapter.shapes, n=1, seed=0, init_std=1.0, valid=adapter.valid_mask())
     rng = np.random.default_rng(0)
     for sample in pol.sample(0, 20, rng):
-        arch = adapter.to_arch(sample, pol.probs(0))
-        back = adapter.sample_of(arch)
-        assert adapter.to_arch(back).key == arch.key  # the genotype's own sample gives it back
-        for t, cell in adapter.split(back).items():
-            assert (cell != adapter.ops.index("none")).sum() == 8
+        assert (sample < adapter.cards).all()  # never an option a variable does not have
+        arch = adapter.to_arch(sample)
+        assert space.contains(arch)
+        assert adapter.to_arch(adapter.sample_of(arch)).key == arch.key
+        for t in ("normal", "reduce"):
+            assert len(arch.genotype[t]) == 8 and all(op != "none" for op, _ in arch.genotype[t])
     assert adapter.derive(pol.probs(0)).space == "darts"
 
 
@@ -273,8 +277,8 @@ def test_darts_one_shot_search_runs_and_proposes_the_derived_cells_first(digits)
     archive = engine.optimize()
     assert all(e.state.value == "complete" for e in archive.evaluations)
     assert archive.evaluations[0].arch.key == gen.final_derived_[0]
-    for t in ("normal", "reduce"):  # proposals sample the last stage's 3 ops per edge
-        assert (gen.sampling_masks_[t].sum(-1) == 3).all()
+    # proposals sample the last stage's 3 options per variable (fewer where a variable has fewer)
+    assert (gen.sampling_masks_["choices"].sum(-1) == np.minimum(3, gen.adapter_.cards)).all()
 
 
 def test_one_shot_search_resumes_from_its_epoch_checkpoint(digits, tmp_path):
@@ -297,16 +301,16 @@ def test_one_shot_search_resumes_from_its_epoch_checkpoint(digits, tmp_path):
     again.load_state_dict(torch.load(again.checkpoint_path, weights_only=False))
     again.run()
     assert again.done and len(again.history_) == len(full.history_)
-    torch.testing.assert_close(pol.alpha["cell"].detach(), pol_full.alpha["cell"].detach())
-    assert torch.equal(pol.masks["cell"], pol_full.masks["cell"])
+    torch.testing.assert_close(pol.alpha["choices"].detach(), pol_full.alpha["choices"].detach())
+    assert torch.equal(pol.masks["choices"], pol_full.masks["choices"])
 
 
 def test_one_shot_mode_prunes_dead_ops_and_black_box_keeps_them():
-    adapter = CellAdapter(NB201Space(), prune_dead_ops=True)
+    adapter = ChoiceAdapter(NB201Space(), prune_dead_ops=True)
     dead = np.array([3, 0, 0, 1, 0, 0])  # conv 3x3 into node 1, which feeds nothing
     assert adapter.to_arch(dead).genotype == ("none", "none", "none", "skip_connect", "none", "none")
-    assert CellAdapter(NB201Space()).to_arch(dead).genotype[0] == "nor_conv_3x3"
-    probs = {"cell": np.eye(5)[dead] * 0.9 + 0.02}
+    assert ChoiceAdapter(NB201Space()).to_arch(dead).genotype[0] == "nor_conv_3x3"
+    probs = {"choices": np.eye(5)[dead] * 0.9 + 0.02}
     assert adapter.derive(probs).genotype[0] == "none"
     gen = TNDNAS(n_policies=2)
     _table_engine(gen, 4, 0).optimize()

@@ -38,6 +38,8 @@ class OneShotGenerator(CandidateGenerator):
     :meth:`w_lrs` and :meth:`search_options` for what differs.
     """
 
+    requires = ("supernet.mixture",)
+
     method = "oneshot"
 
     def __init__(self, *, epochs: int, C: int, layers: Optional[int], search_batch_size: int,

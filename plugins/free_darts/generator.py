@@ -40,6 +40,8 @@ class FreeDARTS(CandidateGenerator):
     ``input_size``, else 3x32x32), ``dtype`` ("float64"), ``bn`` ("bypass"), ``batch_size`` (1).
     """
 
+    requires = ("supernet.mixture",)
+
     contract_params = {"n_seeds": 2, "front_size": 2}
 
     def __init__(self, n_seeds: int = 1, seed: Optional[int] = None, front_size: int = 0, ops_per_round: int = 1,

@@ -62,6 +62,8 @@ class GCNPredictorGenerator(CandidateGenerator):
     all 15,625 cells each time in a few seconds on one CPU core); the predictor's own defaults
     (hidden 128, 300 epochs, METHODS.md [M]) serve one-off fits such as the lookup table."""
 
+    requires = ("graph",)
+
     contract_params = {"n_init": 3, "refit_every": 2, "epochs": 5, "refit_epochs": 2, "hidden": 8}
 
     def __init__(self, n_init: int = 20, refit_every: int = 20, batch_size: int = 5,

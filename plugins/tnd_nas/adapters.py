@@ -1,153 +1,93 @@
-"""How TND-NAS policies map onto a cell space: edges, ops, samples <-> architectures.
+"""How TND-NAS policies map onto any categorical search space: one distribution per variable.
 
-A policy holds logits alpha per cell type, shaped (edges, ops) exactly as the space's supernet
-(``net.arch_shapes()``): NB201 {"cell": (6, 5)}, DARTS {"normal": (14, 8), "reduce": (14, 8)}.
-A *sample* is one op index per edge of every cell type (a single path through the supernet);
-:class:`CellAdapter` turns samples into architectures of the space and back.
+A policy holds logits alpha {"choices": (V, W)}: one row per variable of ``space.variables()``
+(V variables, W = the largest number of options); a variable with fewer options has its extra
+columns switched off by :meth:`ChoiceAdapter.valid_mask`. A *sample* is one option index per
+variable, i.e. the space's own encoding, so the architecture of a sample is
+``space.decode(sample)`` and the sample of an architecture ``space.encode(arch)``. On NB201 the
+variables are the 6 edges with their 5 ops (the per-edge op distributions of the paper); on the
+DARTS space they are, per node of each cell type, the pair of input edges and the op on each of
+them, so every sample is an 8-edge genotype: the single path the supernet evaluates is exactly
+the architecture whose costs the engine measures [M].
 
-Choices [M]:
+The adapter uses only what every space offers (``variables``, ``decode``, ``encode``); two
+optional parts widen it:
 
-- NB201: a sample is the architecture (the 6 ops, ``none`` legal). With ``prune_dead_ops`` the
-  architecture of a sample (and of a derivation) has ``none`` on every edge whose output never
-  reaches the cell output (``nb201.space.without_dead_ops``): such ops cost params and latency
-  but cannot change the output, so a policy cannot reach a cost target with dead weight, and
-  samples that compute the same function share one evaluation. The generator turns it on in
-  the one-shot mode, where the inherited-weight accuracy of the two cells is exactly equal, and
-  leaves it off in the black-box mode, where a benchmark table trained each cell separately.
-- DARTS: a sample puts one op (``none`` included) on each of the 14 edges, as the dev code's
-  single-path evaluation does; the genotype of a sample keeps, per node, the 2 incoming edges
-  whose sampled op is not ``none``, preferring those the policy finds most probable, and when
-  fewer than 2 are left it completes them with the policy's most probable non-``none`` op of
-  the other edges (the DARTS derivation, ``genotype.derive_cell``, on
-  ``2 * onehot(sample) + softmax(alpha)``). Back from an architecture, the 8 kept edges carry
-  their ops and the other 6 edges ``none``.
+- ``space.simplify(arch)`` (NB201: ops on edges whose output never reaches the cell output
+  become ``none``): with ``prune_dead_ops`` every sampled or derived architecture is simplified,
+  so a policy cannot meet a cost target with dead weight and equal functions share one
+  evaluation. The generator turns it on in the one-shot mode, where the inherited-weight
+  accuracy of the two forms is exactly equal, and leaves it off in the black-box mode, where a
+  benchmark table trained each form separately.
+- one-shot: the space's supernet with the single-path protocol (``net.arch_to_weights(arch)``
+  and ``net(x, weights, edge_weights)``; ``docs/search_space_protocol.md``).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
 from monas.arch import Arch
+from monas.search_space import ArchError
 
-SPACES = ("nb201", "darts")
+GROUP = "choices"
 
 
-class CellAdapter:
-    """Space-specific parts of TND-NAS for the ``nb201`` and ``darts`` cell spaces.
+class ChoiceAdapter:
+    """Samples (one option index per variable) <-> architectures of ``space``."""
 
-    ``ops`` (DARTS only) restricts the supernet's op columns to a subset of the 8 DARTS ops, in
-    DARTS order (``none`` must stay when it is used by samples). Other spaces raise ValueError
-    naming the accepted ones.
-    """
-
-    def __init__(self, space, ops: Optional[Sequence[str]] = None, prune_dead_ops: bool = False) -> None:
-        name = getattr(space, "name", None)
-        self.prune_dead_ops = bool(prune_dead_ops)
-        if name not in SPACES:
-            raise ValueError(f"tnd_nas searches the cell spaces {', '.join(SPACES)}; got space {name!r}")
+    def __init__(self, space, prune_dead_ops: bool = False) -> None:
+        variables = list(space.variables())
+        if not variables:
+            raise ValueError(f"tnd_nas: search space {space.name!r} has no variables to search")
         self.space = space
-        self.name = name
-        if name == "nb201":
-            from monas.search_spaces.nb201.space import EDGES, OPS
-
-            if ops is not None and tuple(ops) != tuple(OPS):
-                raise ValueError(f"tnd_nas: the NB201 space has the fixed ops {list(OPS)}; got ops={list(ops)}")
-            self.cell_types: Tuple[str, ...] = ("cell",)
-            self.ops: Tuple[str, ...] = tuple(OPS)
-            self.num_edges = len(EDGES)
-        else:
-            from monas.search_spaces.darts.genotype import CELL_TYPES, EDGES, PRIMITIVES
-
-            ops = tuple(PRIMITIVES if ops is None else ops)
-            bad = [o for o in ops if o not in PRIMITIVES]
-            if bad or len(set(ops)) != len(ops) or not [o for o in ops if o != "none"]:
-                raise ValueError(f"tnd_nas: ops={list(ops)}; accepted: distinct names among {list(PRIMITIVES)} "
-                                 "with at least one op other than 'none'")
-            self.cell_types = tuple(CELL_TYPES)
-            self.ops = tuple(o for o in PRIMITIVES if o in ops)
-            self.num_edges = len(EDGES)
+        self.name = space.name
+        self.variables = variables
+        self.cards = np.array([len(v.options) for v in variables], dtype=np.int64)
+        if (self.cards < 1).any():
+            bad = variables[int(np.argmin(self.cards))].name
+            raise ValueError(f"tnd_nas: variable {bad!r} of space {space.name!r} has no options")
+        self.width = int(self.cards.max())
+        self.prune_dead_ops = bool(prune_dead_ops)
 
     @property
     def shapes(self) -> Dict[str, Tuple[int, int]]:
-        """{cell type: (edges, ops)}: the shape of one policy's logits."""
-        return {t: (self.num_edges, len(self.ops)) for t in self.cell_types}
+        """{"choices": (variables, widest option count)}: the shape of one policy's logits."""
+        return {GROUP: (len(self.variables), self.width)}
+
+    def valid_mask(self) -> Dict[str, np.ndarray]:
+        """{"choices": bool (V, W)}: True where the column is an option of that variable."""
+        return {GROUP: np.arange(self.width)[None, :] < self.cards[:, None]}
 
     @property
     def total_edges(self) -> int:
-        return self.num_edges * len(self.cell_types)
+        return len(self.variables)
 
-    # ---- samples (E_total,) int arrays, cell types concatenated in order ------------------
-    def split(self, sample: np.ndarray) -> Dict[str, np.ndarray]:
-        s = np.asarray(sample, dtype=np.int64).reshape(-1)
-        return {t: s[i * self.num_edges:(i + 1) * self.num_edges] for i, t in enumerate(self.cell_types)}
+    @property
+    def can_simplify(self) -> bool:
+        return callable(getattr(self.space, "simplify", None))
 
-    def to_arch(self, sample: np.ndarray, probs: Optional[Dict[str, np.ndarray]] = None) -> Arch:
-        """The architecture of a sample; ``probs`` {cell type: (E, O)} breaks DARTS edge ties."""
-        parts = self.split(sample)
-        if self.name == "nb201":
-            return self._nb201([self.ops[i] for i in parts["cell"]])
-        from monas.search_spaces.darts.genotype import derive_cell
-
-        genotype = {}
-        for t in self.cell_types:
-            w = 2.0 * np.eye(len(self.ops))[parts[t]]
-            if probs is not None:
-                w = w + np.asarray(probs[t], dtype=np.float64)
-            genotype[t] = derive_cell(w, self.ops)
-        return self.space.make(genotype)
+    def to_arch(self, sample: np.ndarray) -> Arch:
+        """The architecture of a sample (simplified with ``prune_dead_ops``)."""
+        arch = self.space.decode([int(v) for v in np.asarray(sample).reshape(-1)])
+        if self.prune_dead_ops and self.can_simplify:
+            arch = self.space.simplify(arch)
+        return arch
 
     def sample_of(self, arch: Arch) -> Optional[np.ndarray]:
-        """The sample whose architecture is ``arch`` (None when it uses an op outside ``ops``)."""
-        if self.name == "nb201":
-            try:
-                return np.array([self.ops.index(op) for op in arch.genotype], dtype=np.int64)
-            except ValueError:
-                return None
-        from monas.search_spaces.darts.genotype import canonical_genotype, edge_index
-
-        genotype = canonical_genotype(arch.genotype)
-        if "none" not in self.ops:
+        """The sample of ``arch`` (its encoding), or None when it is not of this space."""
+        if arch.space != self.name:
             return None
-        out: List[np.ndarray] = []
-        for t in self.cell_types:
-            s = np.full(self.num_edges, self.ops.index("none"), dtype=np.int64)
-            for k, (op, inp) in enumerate(genotype[t]):
-                if op not in self.ops:
-                    return None
-                s[edge_index(k // 2, inp)] = self.ops.index(op)
-            out.append(s)
-        return np.concatenate(out)
+        try:
+            x = np.asarray(self.space.encode(arch), dtype=np.int64).reshape(-1)
+        except (ArchError, ValueError, KeyError, IndexError, TypeError):
+            return None
+        if x.shape != self.cards.shape or (x < 0).any() or (x >= self.cards).any():
+            return None
+        return x
 
     def derive(self, probs: Dict[str, np.ndarray]) -> Arch:
-        """The derived architecture of per-edge op probabilities (NB201: argmax per edge; DARTS:
-        the DARTS rule, top-2 edges per node by the best non-``none`` op, then that op)."""
-        if self.name == "nb201":
-            return self._nb201([self.ops[i] for i in np.asarray(probs["cell"]).argmax(-1)])
-        from monas.search_spaces.darts.genotype import derive_cell
-
-        return self.space.make({t: derive_cell(np.asarray(probs[t], dtype=np.float64), self.ops)
-                                for t in self.cell_types})
-
-    def _nb201(self, ops: List[str]) -> Arch:
-        if self.prune_dead_ops:
-            from monas.search_spaces.nb201.space import without_dead_ops
-
-            ops = list(without_dead_ops(ops))
-        return self.space.make(ops)
-
-    # ---- supernet -----------------------------------------------------------------------
-    def supernet_kwargs(self, C: int, depth: Optional[int], in_channels: int, num_classes: int,
-                        extra: Optional[Dict] = None) -> Dict:
-        """``space.supernet`` kwargs: NB201 ``N`` = ``depth`` cells per stage (default 1), BN
-        without running statistics (so inherited-weight evaluation uses batch statistics);
-        DARTS ``layers`` = ``depth`` cells (default 5) with this adapter's ``ops``."""
-        kw: Dict = {"C": int(C), "in_channels": int(in_channels), "num_classes": int(num_classes)}
-        if self.name == "nb201":
-            kw["N"] = 1 if depth is None else int(depth)
-            kw["track_running_stats"] = False
-        else:
-            kw["layers"] = 5 if depth is None else int(depth)
-            kw["ops"] = list(self.ops)
-        kw.update(extra or {})
-        return kw
+        """The most probable architecture: the argmax option of every variable."""
+        p = np.where(self.valid_mask()[GROUP], np.asarray(probs[GROUP]), -1.0)
+        return self.to_arch(p.argmax(-1))

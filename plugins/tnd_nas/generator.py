@@ -3,7 +3,7 @@
 What the engine sees (``setup`` / ``ask`` / ``tell`` / ``state_dict``):
 
 1. ``setup`` builds ``n_policies`` per-edge categorical policies, one per (target, w) point of the
-   sweep (:mod:`.rewards`), over the supernet's (edges, ops) shape of the space (:mod:`.adapters`).
+   sweep (:mod:`.rewards`), one categorical distribution per variable of the space (:mod:`.adapters`).
 2. The first ``ask`` calibrates the targets on ``n_calibration`` random architectures (costs
    from ``ctx.measure``) and, in the one-shot mode, runs the whole progressive search
    (:mod:`.supernet_training`): the supernet's weights by SGD on the train split, the policies by
@@ -29,10 +29,11 @@ import numpy as np
 import torch
 
 from monas.arch import Arch
+from monas.capabilities import check as check_capabilities, missing
 from monas.generator import CandidateGenerator
 from monas.hardware import pinned_threads
 from monas.objective import MAXIMIZE
-from monas.plugins.tnd_nas.adapters import CellAdapter
+from monas.plugins.tnd_nas.adapters import ChoiceAdapter
 from monas.plugins.tnd_nas.experience import Experience
 from monas.plugins.tnd_nas.policy import PolicySet
 from monas.plugins.tnd_nas.proposals import FrontFilter, propose
@@ -41,12 +42,18 @@ from monas.plugins.tnd_nas.shrinking import check_keep, shrink
 from monas.plugins.tnd_nas.supernet_training import WEIGHT_TRAINING, OneShotSearch, OneShotSettings
 
 MODES = ("auto", "one_shot", "black_box")
+#: what the one-shot mode needs of a space (monas.capabilities)
+ONE_SHOT_NEEDS = ("supernet.single_path",)
 Number = Union[int, float]
 
 
 class TNDNAS(CandidateGenerator):
     """TND-NAS (Xu et al., ICAART 2022; METHODS.md section 3). Every parameter and its default
     is documented in ``plugins/tnd_nas/README.md``; the [M] choices in the module docstrings."""
+
+    #: black-box on any categorical space; the one-shot mode adds ONE_SHOT_NEEDS (see
+    #: required_capabilities)
+    requires = ("categorical",)
 
     #: small settings for the contract tests (a one-shot search of a few steps)
     contract_params = {"n_policies": 2, "samples": 2, "n_calibration": 4, "C": 4, "keep": [2, 1], "epochs": 2,
@@ -69,7 +76,7 @@ class TNDNAS(CandidateGenerator):
                  reinit_stages: bool = True,
                  steps_per_epoch: Optional[int] = None, w_lr: float = 0.04, w_lr_min: float = 0.0,
                  w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
-                 weight_training: str = "mixture", ops: Optional[Sequence[str]] = None,
+                 weight_training: str = "mixture",
                  supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
                  threads: Optional[int] = None, batch_size: Optional[int] = None,
                  prune_dead_ops: Optional[bool] = None) -> None:
@@ -102,7 +109,7 @@ class TNDNAS(CandidateGenerator):
         self.reinit_stages = bool(reinit_stages)
         self.w_lr, self.w_lr_min, self.w_momentum = float(w_lr), float(w_lr_min), float(w_momentum)
         self.w_weight_decay, self.grad_clip, self.weight_training = float(w_weight_decay), grad_clip, weight_training
-        self.ops, self.supernet_kwargs, self.device = ops, dict(supernet_kwargs or {}), device
+        self.supernet_kwargs, self.device = dict(supernet_kwargs or {}), device
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"tnd_nas: threads must be a positive int or None, got {threads!r}")
         self.threads = threads
@@ -114,25 +121,33 @@ class TNDNAS(CandidateGenerator):
         Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
               w_below, None, self.target_range)
 
+    def required_capabilities(self) -> Tuple[str, ...]:
+        """``categorical``; with ``mode="one_shot"`` also the supernet's single-path protocol
+        (``auto`` picks the one-shot mode only where the space offers it)."""
+        return self.requires + (ONE_SHOT_NEEDS if self.mode == "one_shot" else ())
+
     # ------------------------------------------------------------------ set-up
     def setup(self, ctx) -> None:
         super().setup(ctx)
-        self.adapter_ = CellAdapter(ctx.space, ops=self.ops)
-        self.mode_ = self.mode if self.mode != "auto" else ("one_shot" if ctx.data is not None else "black_box")
+        self.adapter_ = ChoiceAdapter(ctx.space)
+        self.mode_ = self.mode if self.mode != "auto" else (
+            "one_shot" if ctx.data is not None and not missing(ONE_SHOT_NEEDS, ctx.space) else "black_box")
         if self.mode_ == "one_shot" and ctx.data is None:
             raise ValueError("tnd_nas mode 'one_shot' trains a supernet and needs a dataset in the study "
                              "(e.g. digits); use mode 'black_box' with a table or trained accuracy")
+        check_capabilities(self, ctx.space, ctx.name)
         # M: null = on in the one-shot mode (dead ops leave the inherited-weight accuracy unchanged)
         self.adapter_.prune_dead_ops = (self.mode_ == "one_shot" if self.prune_dead_ops is None
                                         else self.prune_dead_ops)
         self.accuracy_, self.from_error_, self.costs_ = _labels(ctx.objectives, self.accuracy, self.costs)
-        self.keep_ = check_keep(self.keep, len(self.adapter_.ops), self.adapter_.name)
+        self.keep_ = check_keep(self.keep, self.adapter_.width)
         # M: the dev code's 10 in the one-shot mode (each sample costs a supernet forward), 16 in
         # the black-box mode (samples from the cache cost nothing)
         self.samples_ = self.samples if self.samples is not None else (10 if self.mode_ == "one_shot" else 16)
         self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=self.policy_lr, betas=self.policy_betas,
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
-                                   grad_clip=self.policy_grad_clip, seed=int(ctx.seed))
+                                   grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
+                                   valid=self.adapter_.valid_mask())
         self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range)
         self.rng_ = np.random.default_rng(int(ctx.seed))
         self.experience_ = Experience(self.adapter_, self.accuracy_, self.from_error_, self.costs_, ctx.measure)
@@ -144,7 +159,7 @@ class TNDNAS(CandidateGenerator):
         self.search_: Optional[OneShotSearch] = None
         self.sampling_masks_: Optional[Dict[str, torch.Tensor]] = None
         self.final_derived_: List[str] = []
-        self.arch_cache_: Dict[Tuple[int, bytes], Arch] = {}
+        self.arch_cache_: Dict[bytes, Arch] = {}
         self.device_ = self.device or ctx.device
 
     # ------------------------------------------------------------------ protocol
@@ -300,11 +315,10 @@ class TNDNAS(CandidateGenerator):
         shared["supernet_tag"] = (f"{self.ctx_.name}:tnd_nas:seed={self.ctx_.seed}:keep={list(self.keep_)}:"
                                   f"epochs={self.epochs}:C={self.C}:reinit={self.reinit_stages}")
 
-    def _sample_arch(self, sample: np.ndarray, k: int) -> Arch:
-        key = (k if self.adapter_.name == "darts" else 0, sample.tobytes())
+    def _sample_arch(self, sample: np.ndarray) -> Arch:
+        key = sample.tobytes()
         if key not in self.arch_cache_:
-            probs = self.policies_.probs(k) if self.adapter_.name == "darts" else None
-            self.arch_cache_[key] = self.adapter_.to_arch(sample, probs)
+            self.arch_cache_[key] = self.adapter_.to_arch(sample)
         return self.arch_cache_[key]
 
     def _one_shot_reward(self, samples: np.ndarray, acc: np.ndarray) -> np.ndarray:
@@ -314,7 +328,7 @@ class TNDNAS(CandidateGenerator):
         costs = np.ones((n, M, C))
         for k in range(n):
             for m in range(M):
-                costs[k, m] = self._costs(self._sample_arch(samples[k, m], k))
+                costs[k, m] = self._costs(self._sample_arch(samples[k, m]))
         targets, w, wb = self.sweep_.targets, self.sweep_.w(), self.sweep_.w_below()
         if self.reward == "product":
             return np.stack([product_reward(acc[k], costs[k], targets[k:k + 1], w[k:k + 1],

@@ -61,12 +61,14 @@ class PolicySet:
 
     Parameters: ``lr`` (Adam, 1e-2 in the dev code), ``betas`` ((0.5, 0.999)), ``weight_decay``
     (1e-3), ``gamma`` (baseline update rate, 0.95), ``grad_clip`` (per-policy norm, 5; None
-    disables), ``init_std`` (alpha ~ init_std * N(0, 1), 1e-3 as DARTS), ``seed``.
+    disables), ``init_std`` (alpha ~ init_std * N(0, 1), 1e-3 as DARTS), ``seed``, ``valid``
+    ({t: bool (E, O)}: the columns that are options; default all).
     """
 
     def __init__(self, shapes: Dict[str, Tuple[int, int]], n: int, lr: float = 1e-2,
                  betas: Tuple[float, float] = (0.5, 0.999), weight_decay: float = 1e-3, gamma: float = 0.95,
-                 grad_clip: Optional[float] = 5.0, init_std: float = 1e-3, seed: int = 0) -> None:
+                 grad_clip: Optional[float] = 5.0, init_std: float = 1e-3, seed: int = 0,
+                 valid: Optional[Dict[str, np.ndarray]] = None) -> None:
         if int(n) < 1:
             raise ValueError(f"PolicySet needs n >= 1 policies, got {n}")
         if not 0.0 < float(gamma) <= 1.0:
@@ -79,8 +81,12 @@ class PolicySet:
         self.alpha: Dict[str, torch.nn.Parameter] = {
             t: torch.nn.Parameter(init_std * torch.randn(self.n, e, o, generator=gen, dtype=torch.float64))
             for t, (e, o) in self.shapes.items()}
-        self.masks: Dict[str, torch.Tensor] = {t: torch.ones(self.n, e, o, dtype=torch.bool)
-                                               for t, (e, o) in self.shapes.items()}
+        # ``valid`` {t: bool (E, O)}: the options that exist (a variable with fewer options than
+        # the widest one has its extra columns off from the start)
+        self.masks: Dict[str, torch.Tensor] = {
+            t: (torch.ones(self.n, e, o, dtype=torch.bool) if valid is None or t not in valid
+                else torch.as_tensor(np.asarray(valid[t], dtype=bool)).expand(self.n, e, o).clone())
+            for t, (e, o) in self.shapes.items()}
         self.optimizer = torch.optim.Adam(list(self.alpha.values()), lr=float(lr), betas=tuple(betas),
                                           weight_decay=float(weight_decay))
         self.baseline = torch.full((self.n,), float("nan"), dtype=torch.float64)

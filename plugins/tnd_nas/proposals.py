@@ -2,9 +2,9 @@
 
 For policy k, :func:`propose` draws ``draws`` samples from pi_k and proposes the most probable
 one (under pi_k) that is new: not evaluated, not already proposed, and, with ``skip_dominated``,
-not predicted to be dominated. The policy's derived architecture (NB201: the argmax op of every
-edge; DARTS: the DARTS rule on softmax(alpha)) is tried first, so while it is new it is that one, so ``ask`` returns each policy's derived architecture first, then the most probable
-unexplored neighbours of it: the late, low-entropy sampling of a converged distribution [M].
+not predicted to be dominated. The policy's derived architecture (the argmax option of every
+variable) is tried first, so ``ask`` returns each policy's derived architecture while it is new,
+then the most probable unexplored neighbours of it: the late, low-entropy sampling of a converged distribution [M].
 
 Predicted dominance [M] (uses only costs, which the engine measures cheaply for any
 architecture): a candidate is skipped when some point of the archive's front is both more
@@ -61,7 +61,7 @@ def propose(policies, k: int, adapter, rng: np.random.Generator, known: Set[str]
                 code = S[i].tobytes()
                 if code in known_codes:
                     continue
-                arch = adapter.to_arch(S[i], probs)
+                arch = adapter.to_arch(S[i])
                 if arch.key in known:
                     continue
                 if use_filter:

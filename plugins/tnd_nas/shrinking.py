@@ -1,8 +1,9 @@
 """Progressive stages (P-DARTS, as TND-NAS uses them): drop the least probable ops of every edge.
 
-The ``keep`` schedule lists how many ops stay switched on, on every edge, after each stage; its
-length is the number of stages. METHODS.md section 3 [M]: DARTS 8 -> 5 -> 3 -> 1, i.e. keep
-(5, 3, 1) (drops 3/2/2); for NB201 (5 ops) monas chooses keep (3, 2, 1) [M]. A last entry of 1
+The ``keep`` schedule lists how many options stay switched on, for every variable (NB201: every
+edge), after each stage; its length is the number of stages. METHODS.md section 3 [M]: DARTS
+8 -> 5 -> 3 -> 1, i.e. keep (5, 3, 1) (drops 3/2/2); the default for any space follows that
+shape from the widest variable (:func:`default_keep`: NB201's 5 ops give (3, 2, 1)). A last entry of 1
 is the final derivation (one op per edge); the policies keep their last multi-op distribution
 for sampling. Each policy shrinks its own edges (the sweep's policies disagree on which ops are
 worth keeping); the supernet of the next stage holds, per edge, the union of the ops the
@@ -15,17 +16,30 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-DEFAULT_KEEP = {"nb201": (3, 2, 1), "darts": (5, 3, 1)}
+def default_keep(width: int) -> Tuple[int, ...]:
+    """[M] P-DARTS-like schedule for ``width`` options: keep about 60% per stage for two stages,
+    then 1 (5 -> (3, 2, 1) on NB201; 8 -> (5, 3, 1), the P-DARTS schedule of DARTS)."""
+    keep = []
+    k = int(width)
+    for _ in range(2):
+        k = max(1, int(round(0.6 * k)))
+        if not keep or k < keep[-1]:
+            keep.append(k)
+    if keep[-1] != 1:
+        keep.append(1)
+    return tuple(keep)
 
 
-def check_keep(keep: Optional[Sequence[int]], num_ops: int, space: str) -> Tuple[int, ...]:
-    """The keep schedule (default per space), validated: non-increasing, each in [1, num_ops]."""
-    keep = DEFAULT_KEEP[space] if keep is None else tuple(int(k) for k in keep)
+def check_keep(keep: Optional[Sequence[int]], num_ops: int) -> Tuple[int, ...]:
+    """The keep schedule (default :func:`default_keep`), validated: non-increasing, each in
+    [1, num_ops] (``num_ops``: the most options of any variable; a variable with fewer options
+    keeps all of them while ``keep`` exceeds its count)."""
+    keep = default_keep(num_ops) if keep is None else tuple(int(k) for k in keep)
     if not keep:
         raise ValueError("keep must list at least one stage (e.g. [3, 2, 1])")
     if any(not 1 <= k <= num_ops for k in keep) or any(b > a for a, b in zip(keep, keep[1:])):
-        raise ValueError(f"keep={list(keep)}: each entry must be in [1, {num_ops}] (the ops per edge) and "
-                         "the list non-increasing")
+        raise ValueError(f"keep={list(keep)}: each entry must be in [1, {num_ops}] (the most options of a "
+                         "variable) and the list non-increasing")
     return keep
 
 

@@ -38,6 +38,8 @@ import torch.nn.functional as F
 from monas.plugins.tnd_nas.shrinking import shrink
 
 WEIGHT_TRAINING = ("mixture", "sampled", "uniform")
+#: samples of a policy whose mean path weights stand for its mixture (``weight_training="mixture"``)
+MIXTURE_DRAWS = 64
 
 
 @dataclass
@@ -140,14 +142,35 @@ class OneShotSearch:
         return self.stage_ >= len(self.settings.keep)
 
     # ---- supernet -----------------------------------------------------------------------
+    def supernet_kwargs(self, stage: int) -> Dict[str, Any]:
+        """``space.supernet`` keywords of a stage: C, the data's channels and classes, the depth
+        under the space's own keyword (``space.supernet_depth``: NB201 ``N``, DARTS ``layers``;
+        none = the space's default depth), then ``supernet_kwargs``."""
+        s = self.settings
+        space = self.adapter.space
+        kw: Dict[str, Any] = {"C": int(s.C), "in_channels": int(self.data.input_shape[0]),
+                              "num_classes": int(self.data.num_classes)}
+        depth = s.depths[stage]
+        if depth is not None:
+            name = getattr(space, "supernet_depth", None)
+            if name is None:
+                raise ValueError(f"tnd_nas: depth / stage_depths need the space to name its supernet's depth keyword "
+                                 f"(supernet_depth); space {space.name!r} does not: give supernet_kwargs instead")
+            kw[name] = int(depth)
+        kw.update(s.supernet_kwargs)
+        return kw
+
     def _build(self, stage: int) -> None:
         s = self.settings
-        kw = self.adapter.supernet_kwargs(s.C, s.depths[stage], self.data.input_shape[0], self.data.num_classes,
-                                          s.supernet_kwargs)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed * 100 + stage)
-            net = self.adapter.space.supernet(mode="mixture", **kw)
+            net = self.adapter.space.supernet(mode="mixture", **self.supernet_kwargs(stage))
+        for method in ("arch_to_weights", "forward"):
+            if not callable(getattr(net, method, None)):
+                raise ValueError(f"tnd_nas one-shot: the supernet of space {self.adapter.name!r} has no {method}(); "
+                                 "it must offer the single-path protocol (docs/search_space_protocol.md)")
         self.net_ = use_batch_statistics(net).to(self.device)
+        self.paths_: Dict[bytes, Tuple[Dict[str, torch.Tensor], Optional[Dict[str, torch.Tensor]]]] = {}
         self.optimizer_ = torch.optim.SGD(self.net_.parameters(), lr=s.w_lr, momentum=s.w_momentum,
                                           weight_decay=s.w_weight_decay)
 
@@ -156,16 +179,31 @@ class OneShotSearch:
         total = max(1, s.epochs[min(self.stage_, len(s.epochs) - 1)])
         return s.w_lr_min + 0.5 * (s.w_lr - s.w_lr_min) * (1 + math.cos(math.pi * epoch / total))
 
-    def weights_for(self, sample: np.ndarray) -> Dict[str, torch.Tensor]:
-        """One-hot per-edge weights of a single-path sample (every edge, ``none`` included)."""
-        O = len(self.adapter.ops)
-        return {t: F.one_hot(torch.as_tensor(s, dtype=torch.long), O).to(self.device, torch.float32)
-                for t, s in self.adapter.split(sample).items()}
+    def weights_for(self, sample: np.ndarray):
+        """(weights, edge_weights) of a sample's single path: the supernet's own
+        ``arch_to_weights`` of the architecture the sample stands for (``adapter.to_arch``), so
+        the path whose accuracy is rewarded is the architecture whose costs the engine measures."""
+        key = np.asarray(sample, dtype=np.int64).tobytes()
+        if key not in self.paths_:
+            if len(self.paths_) >= 50_000:  # a large space: bound the memory, recompute on demand
+                self.paths_.clear()
+            w, ew = self.net_.arch_to_weights(self.adapter.to_arch(sample))
+            w = {t: v.to(self.device, torch.float32) for t, v in w.items()}
+            ew = None if ew is None else {t: v.to(self.device, torch.float32) for t, v in ew.items()}
+            self.paths_[key] = (w, ew)
+        return self.paths_[key]
 
-    def mixture_weights(self, k: int) -> Dict[str, torch.Tensor]:
-        """softmax(alpha_k) over policy k's active ops, detached: the CE never reaches alpha."""
-        return {t: torch.as_tensor(p, dtype=torch.float32, device=self.device)
-                for t, p in self.policies.probs(k).items()}
+    def mixture_weights(self, k: int):
+        """Policy k's expected path weights, E_pi_k[arch_to_weights(a)], estimated from
+        ``MIXTURE_DRAWS`` samples [M] (on NB201, whose variables are the supernet's edges, this is
+        softmax(alpha_k): the DARTS continuous relaxation). Detached: the CE never reaches alpha."""
+        draws = self.policies.sample(k, MIXTURE_DRAWS, self.rng)
+        paths = [self.weights_for(d) for d in draws]
+        w = {t: torch.stack([p[0][t] for p in paths]).mean(0) for t in paths[0][0]}
+        ew = None
+        if paths[0][1] is not None:
+            ew = {t: torch.stack([p[1][t] for p in paths]).mean(0) for t in paths[0][1]}
+        return w, ew
 
     # ---- steps --------------------------------------------------------------------------
     def weight_step(self, x: torch.Tensor, y: torch.Tensor, k: int) -> float:
@@ -173,11 +211,11 @@ class OneShotSearch:
         s = self.settings
         self.net_.train()
         if s.weight_training == "mixture":
-            weights = self.mixture_weights(k)
+            weights, edge_weights = self.mixture_weights(k)
         else:
             eps = 1.0 if s.weight_training == "uniform" else 0.0
-            weights = self.weights_for(self.policies.sample(k, 1, self.rng, eps=eps)[0])
-        loss = F.cross_entropy(self.net_(x, weights), y)
+            weights, edge_weights = self.weights_for(self.policies.sample(k, 1, self.rng, eps=eps)[0])
+        loss = F.cross_entropy(self.net_(x, weights, edge_weights), y)
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()
         if s.grad_clip is not None:
@@ -197,7 +235,7 @@ class OneShotSearch:
                 for m in range(samples.shape[1]):
                     key = samples[k, m].tobytes()
                     if key not in seen:
-                        logits = self.net_(x, self.weights_for(samples[k, m]))
+                        logits = self.net_(x, *self.weights_for(samples[k, m]))
                         seen[key] = 100.0 * float((logits.argmax(1) == y).float().mean())
                     acc[k, m] = seen[key]
         return acc

@@ -40,6 +40,10 @@ class DartsSpace(SearchSpace):
     """
 
     name = "darts"
+    #: the supernet offers both protocols of docs/search_space_protocol.md
+    supernet_protocols = ("single_path", "mixture")
+    #: the ``supernet`` keyword that sets its depth (cells)
+    supernet_depth = "layers"
     ops = GENOTYPE_OPS
 
     def __init__(self, C: int = 36, layers: int = 20, num_classes: int = 10, in_channels: int = 3,

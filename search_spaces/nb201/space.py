@@ -83,6 +83,10 @@ class NB201Space(SearchSpace):
     """
 
     name = "nb201"
+    #: the supernet offers both protocols of docs/search_space_protocol.md
+    supernet_protocols = ("single_path", "mixture")
+    #: the ``supernet`` keyword that sets its depth (cells per stage)
+    supernet_depth = "N"
     ops = OPS
     edges = EDGES
 
@@ -118,6 +122,11 @@ class NB201Space(SearchSpace):
 
     def from_key(self, key: str) -> Arch:
         return self.make(str_to_genotype(key))
+
+    def simplify(self, arch: Arch) -> Arch:
+        """The same function without dead ops: ``none`` on every edge whose output never reaches
+        the cell output (:func:`without_dead_ops`)."""
+        return self.make(without_dead_ops(self.check(arch).genotype))
 
     def index(self, arch: Arch) -> int:
         """Position in the 5^6 enumeration (first edge most significant); not the NB201 index."""
