@@ -1,20 +1,32 @@
-"""The ``monas`` command line: search, validate, list, report, profile.
+"""The ``monas`` command line: search, validate, list, report, repair, profile.
 
-Errors are one line on stderr (``monas: error: ...``) with exit status 2; an interrupted search
-says how to resume it.
+Errors are one line on stderr (``monas: error: ...``) with exit status 2, naming the config path
+for a config error; ``search`` runs every check of ``validate`` before it creates the run
+directory. An internal error is one line too, with the path of a log file holding the traceback
+(exit status 1). A search whose every evaluation failed, or in which an objective failed on more
+than ``max_failed_share`` of the evaluations, ends with the verdict and the most common error
+(exit status 3). An interrupted search says how to resume it.
 """
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
+import time
+import traceback
 from pathlib import Path
 from typing import List, Optional
 
 from monas import config as config_mod
+from monas import preflight
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, RegistryError
 from monas.run_directory import RunDirectory, RunDirectoryError
 from monas.search_space import ArchError
+from monas.verdict import DEFAULT_MAX_FAILED_SHARE, count_failures, verdict
+
+USER_ERRORS = (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError)
 
 
 def _summarise(engine, out) -> None:
@@ -27,6 +39,7 @@ def _summarise(engine, out) -> None:
     if contributions:
         print("front contributions: " + ", ".join(f"{k} {v}" for k, v in contributions.items()), file=out)
     print(front_table(archive), file=out)
+    print(count_failures(archive.evaluations, [s.label for s in engine.specs]).summary(), file=out)
     paths = write_report(archive, engine.run_dir.path / "report")
     print(f"report: {paths['png']} and {paths['html']}", file=out)
 
@@ -37,6 +50,12 @@ def cmd_search(args) -> int:
         cfg["seed"] = args.seed
     if args.run_dir is not None:
         cfg["run_dir"] = args.run_dir
+    preflight.check(cfg)  # everything validate checks, before the run directory exists
+    run = RunDirectory(Path(cfg["run_dir"]))
+    if args.resume:
+        run.check_resumable()
+    elif run.has_run():
+        run.create(None, resume=False)  # raises: the folder holds a run
     engine = config_mod.build_engine(cfg, resume=args.resume, progress=False if args.quiet else None)
     print(f"run directory: {cfg['run_dir']}" + (" (resumed)" if args.resume else ""))
     try:
@@ -46,6 +65,12 @@ def cmd_search(args) -> int:
               f"monas search {args.config} --resume", file=sys.stderr)
         return 130
     _summarise(engine, sys.stdout)
+    failures = count_failures(engine.archive.evaluations, [s.label for s in engine.specs])
+    lines = verdict(failures, cfg.get("max_failed_share", DEFAULT_MAX_FAILED_SHARE))
+    if lines:
+        for line in lines:
+            print(f"monas: {line}", file=sys.stderr)
+        return 3
     if "retrain" in cfg:
         from monas.retrain import retrain_front
 
@@ -56,6 +81,7 @@ def cmd_search(args) -> int:
 
 def cmd_validate(args) -> int:
     cfg = config_mod.load(args.config)
+    preflight.check(cfg)
     gens = ", ".join(f"{g['label']} ({g['name']}, share {g['share']:g})" for g in cfg["generators"])
     objs = ", ".join(o["label"] for o in cfg["objectives"])
     print(f"{args.config}: ok. space {cfg['search_space']['name']}; objectives {objs}; "
@@ -74,12 +100,34 @@ def cmd_report(args) -> int:
     from monas.report import front_table, write_report
 
     run = RunDirectory(Path(args.run_dir))
-    archive = ParetoArchive(run.read_objectives())
-    for ev in run.read_evaluations():
+    specs = run.read_objectives()
+    archive = ParetoArchive(specs)
+    for ev in run.read_evaluations(truncate=False):  # a report never writes into the run
         archive.add(ev)
     print(front_table(archive))
-    paths = write_report(archive, Path(args.out) if args.out else run.path / "report")
+    print(count_failures(archive.evaluations, [s.label for s in specs]).summary())
+    out = Path(args.out) if args.out else run.path / "report"
+    try:
+        paths = write_report(archive, out)
+    except OSError as exc:
+        if args.out:
+            raise RunDirectoryError(f"--out {args.out}: cannot write there ({exc.strerror}); accepted: a folder "
+                                    f"you can write") from None
+        print(f"monas: note: {out} cannot be written ({exc.strerror}); the table is above; pass --out DIR "
+              f"for the CSV, HTML and PNG", file=sys.stderr)
+        return 0
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def cmd_repair(args) -> int:
+    from monas.repair import repair
+
+    done = repair(Path(args.run_dir))
+    for line in done:
+        print(line)
+    if not done:
+        print(f"{args.run_dir}: nothing to repair")
     return 0
 
 
@@ -108,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("run_dir")
     r.add_argument("--out", default=None)
     r.set_defaults(func=cmd_report)
+    rp = sub.add_parser("repair", help="keep a damaged run directory's good records, move bad lines aside")
+    rp.add_argument("run_dir")
+    rp.set_defaults(func=cmd_repair)
     sub.add_parser("profile", help="per-op latency table on the target device (latency_lut); "
                                    "see monas profile --help")
     return ap
@@ -122,10 +173,30 @@ def main(argv: Optional[List[str]] = None) -> int:
         args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError, FileNotFoundError,
-            ValueError) as exc:
-        print(f"monas: error: {exc}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        print(f"monas: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"monas: error: {_one_line(exc)} (traceback: {_log_traceback()})", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        print(f"monas: internal error: {type(exc).__name__}: {_one_line(exc)}; the traceback is in "
+              f"{_log_traceback()}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _log_traceback() -> str:
+    """Write the current exception's traceback to a log file; its path."""
+    fd, path = tempfile.mkstemp(prefix=f"monas-error-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"monas {' '.join(sys.argv[1:])}\n")
+        traceback.print_exc(file=fh)
+    return path
 
 
 if __name__ == "__main__":

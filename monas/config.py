@@ -8,14 +8,17 @@ See ``examples/*.yaml`` and the README for the format.
 from __future__ import annotations
 
 import inspect
+import math
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
+from monas import strict_yaml
 from monas.budget import Budget
 from monas.constraint import Constraint
 from monas.capabilities import check as check_capabilities
+from monas.param_check import ParamError, check_params as check_param_values
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, Registry, RegistryError
 
 TOP_LEVEL = {
@@ -32,6 +35,8 @@ TOP_LEVEL = {
     "study_name": "Optuna study name",
     "retrain": "{epochs, batch_size, lr, build}",
     "progress": "true/false",
+    "max_failed_share": "share of evaluations an objective may fail on before the run exits non-zero "
+                        "(a number in [0, 1], default 0.5)",
 }
 REQUIRED = ("search_space", "objectives", "generators", "budget")
 BUDGET_KEYS = ("evaluations", "wall_time_s", "target_hypervolume", "hv_ideal", "hv_nadir")
@@ -62,6 +67,10 @@ def _check_params(factory: Any, params: Mapping[str, Any], path: str) -> None:
                if n in accepted and p.default is inspect.Parameter.empty and n not in params]
     if missing:
         raise ConfigError(f"{path}.params.{missing[0]}: required parameter is missing")
+    try:
+        check_param_values(factory, params)
+    except ParamError as exc:
+        raise ConfigError(f"{path}.params.{exc.param}: {exc.message}") from None
 
 
 def _node(node: Any, path: str, registry: Registry, extra=()) -> Dict[str, Any]:
@@ -75,7 +84,10 @@ def _node(node: Any, path: str, registry: Registry, extra=()) -> Dict[str, Any]:
             raise ConfigError(f"{path}.{key}: unknown field; accepted: {_accepted(allowed)}")
     name = node.get("name")
     if not isinstance(name, str):
-        raise ConfigError(f"{path}.name: missing; accepted: {_accepted(registry.names())}")
+        got = "missing" if name is None else f"{name!r} is not a name"
+        raise ConfigError(f"{path}.name: {got}; accepted: {_accepted(registry.names())}")
+    if "label" in node and (not isinstance(node["label"], str) or not node["label"].strip()):
+        raise ConfigError(f"{path}.label: {node['label']!r}; accepted: a non-empty string")
     try:
         factory = registry.get(name)
     except RegistryError:
@@ -83,19 +95,35 @@ def _node(node: Any, path: str, registry: Registry, extra=()) -> Dict[str, Any]:
                           f"{_accepted(registry.names())}") from None
     params = node.get("params") or {}
     if not isinstance(params, Mapping):
-        raise ConfigError(f"{path}.params: expected a mapping of constructor arguments")
+        raise ConfigError(f"{path}.params: {params!r}; accepted: a mapping of constructor arguments")
     _check_params(factory, params, path)
     return {**node, "name": name, "params": dict(params)}
 
 
-def _number(value: Any, path: str, kind=float, minimum: Optional[float] = None):
+def _number(value: Any, path: str, kind=float, minimum: Optional[float] = None,
+            maximum: Optional[float] = None, above: Optional[float] = None):
+    """``value`` as ``kind`` when it is a finite number in range (``above`` is an exclusive bound)."""
+    what = "an integer" if kind is int else "a number"
+    for op, bound in ((">=", minimum), (">", above), ("<=", maximum)):
+        if bound is not None:
+            what += f" {op} {bound}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}: expected a number, got {value!r}")
+        raise ConfigError(f"{path}: expected a number, got {value!r}; accepted: {what}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{path}: {value!r} is not a finite number; accepted: {what}")
     if kind is int and int(value) != value:
-        raise ConfigError(f"{path}: expected an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{path}: must be >= {minimum}, got {value!r}")
+        raise ConfigError(f"{path}: expected an integer, got {value!r}; accepted: {what}")
+    for op, bound, bad in ((">=", minimum, lambda b: value < b), (">", above, lambda b: value <= b),
+                           ("<=", maximum, lambda b: value > b)):
+        if bound is not None and bad(bound):
+            raise ConfigError(f"{path}: must be {op} {bound}, got {value!r}; accepted: {what}")
     return kind(value)
+
+
+def _string(value: Any, path: str, accepted: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{path}: {value!r}; accepted: {accepted}")
+    return value
 
 
 def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
@@ -109,12 +137,13 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
         if key not in raw:
             raise ConfigError(f"{key}: missing; it takes {TOP_LEVEL[key]}")
     cfg: Dict[str, Any] = {}
-    cfg["seed"] = _number(raw.get("seed", 0), "seed", int)
-    cfg["device"] = str(raw.get("device", "cpu"))
-    if not (cfg["device"] == "cpu" or cfg["device"].startswith("cuda")):
+    cfg["seed"] = _number(raw.get("seed", 0), "seed", int, 0, 2 ** 32 - 1)
+    cfg["device"] = raw.get("device", "cpu")
+    if not isinstance(cfg["device"], str) or not (cfg["device"] == "cpu" or cfg["device"] == "cuda" or (
+            cfg["device"].startswith("cuda:") and cfg["device"][5:].isdigit())):
         raise ConfigError(f"device: {cfg['device']!r}; accepted: cpu, cuda, cuda:N")
     if raw.get("run_dir") is not None:
-        cfg["run_dir"] = str(raw["run_dir"])
+        cfg["run_dir"] = _string(raw["run_dir"], "run_dir", "a folder path")
     cfg["search_space"] = _node(raw["search_space"], "search_space", SEARCH_SPACES)
     if raw.get("dataset") is not None:
         cfg["dataset"] = _node(raw["dataset"], "dataset", DATASETS)
@@ -133,7 +162,13 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
         raise ConfigError(f"objectives: label {sorted(dup)[0]!r} is used twice; give each a distinct label")
 
     cfg["constraints"] = []
-    for i, text in enumerate(raw.get("constraints") or []):
+    constraints = raw.get("constraints") or []
+    if not isinstance(constraints, list):
+        raise ConfigError(f"constraints: {constraints!r} is not a list; accepted: a list of "
+                          f"'<label> <= <number>', e.g. [\"{labels[-1]} <= 16\"]")
+    for i, text in enumerate(constraints):
+        if not isinstance(text, str):
+            raise ConfigError(f"constraints[{i}]: {text!r} is not a string; accepted: '<label> <= <number>'")
         try:
             c = Constraint.parse(text)
         except ValueError as exc:
@@ -149,9 +184,7 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
     for i, node in enumerate(generators):
         g = _node(node, f"generators[{i}]", GENERATORS, extra=("label", "share"))
         g["label"] = str(g.get("label") or g["name"])
-        g["share"] = _number(g.get("share", 1.0), f"generators[{i}].share", float)
-        if g["share"] <= 0:
-            raise ConfigError(f"generators[{i}].share: must be > 0, got {g['share']}")
+        g["share"] = _number(g.get("share", 1.0), f"generators[{i}].share", float, above=0)
         cfg["generators"].append(g)
     glabels = [g["label"] for g in cfg["generators"]]
     if len(set(glabels)) != len(glabels):
@@ -167,9 +200,10 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
     if budget.get("evaluations") is not None:
         cfg["budget"]["evaluations"] = _number(budget["evaluations"], "budget.evaluations", int, 1)
     if budget.get("wall_time_s") is not None:
-        cfg["budget"]["wall_time_s"] = _number(budget["wall_time_s"], "budget.wall_time_s", float, 1e-9)
+        cfg["budget"]["wall_time_s"] = _number(budget["wall_time_s"], "budget.wall_time_s", float, above=0)
     if budget.get("target_hypervolume") is not None:
-        cfg["budget"]["target_hypervolume"] = _number(budget["target_hypervolume"], "budget.target_hypervolume")
+        cfg["budget"]["target_hypervolume"] = _number(budget["target_hypervolume"], "budget.target_hypervolume",
+                                                      float, above=0)
     for key in ("hv_ideal", "hv_nadir"):
         if budget.get(key) is not None:
             bounds = budget[key]
@@ -183,11 +217,16 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
     if not any(k in cfg["budget"] for k in BUDGET_KEYS[:3]):
         raise ConfigError(f"budget: give at least one of evaluations, target_hypervolume, wall_time_s")
 
-    for key in ("storage", "study_name"):
-        if raw.get(key) is not None:
-            cfg[key] = str(raw[key])
+    if raw.get("storage") is not None:
+        cfg["storage"] = _string(raw["storage"], "storage", "an Optuna storage URL such as sqlite:///study.db")
+    if raw.get("study_name") is not None:
+        cfg["study_name"] = _string(raw["study_name"], "study_name", "a non-empty string")
     if "progress" in raw:
-        cfg["progress"] = bool(raw["progress"])
+        if not isinstance(raw["progress"], bool):
+            raise ConfigError(f"progress: {raw['progress']!r} is not true or false; accepted: true, false")
+        cfg["progress"] = raw["progress"]
+    if raw.get("max_failed_share") is not None:
+        cfg["max_failed_share"] = _number(raw["max_failed_share"], "max_failed_share", float, 0, 1)
     if raw.get("retrain") is not None:
         r = raw["retrain"]
         if not isinstance(r, Mapping):
@@ -197,6 +236,17 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
                 raise ConfigError(f"retrain.{key}: unknown field; accepted: {_accepted(RETRAIN_KEYS)}")
         if "dataset" not in cfg:
             raise ConfigError("retrain: needs a dataset to train on; add dataset: {name: digits}")
+        from monas.retrain import retrain_front
+
+        try:
+            check_param_values(retrain_front, {("build_kwargs" if k == "build" else k): v for k, v in r.items()})
+        except ParamError as exc:
+            raise ConfigError(f"retrain.{'build' if exc.param == 'build_kwargs' else exc.param}: {exc.message}") from None
+        for key in ("epochs", "batch_size", "top"):
+            if r.get(key) is not None:
+                _number(r[key], f"retrain.{key}", int, 1)
+        if r.get("lr") is not None:
+            _number(r["lr"], "retrain.lr", float, above=0)
         cfg["retrain"] = dict(r)
     return cfg
 
@@ -207,7 +257,11 @@ def load(path: str) -> Dict[str, Any]:
     if not p.is_file():
         raise ConfigError(f"{path}: no such config file")
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = strict_yaml.load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start})") from None
+    except strict_yaml.DuplicateKeyError as exc:
+        raise ConfigError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

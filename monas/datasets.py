@@ -83,6 +83,29 @@ _CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32).reshape(1, 3,
 _CIFAR_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32).reshape(1, 3, 1, 1)
 
 
+def missing_cifar_files(kind: str, root: str):
+    """The python-format files of ``kind`` that the folder ``root`` lacks (all of them when absent)."""
+    train_files, test_files, _, _ = _CIFAR_FILES[kind]
+    folder = Path(root).expanduser()
+    return [f for f in train_files + test_files if not (folder / f).is_file()]
+
+
+def _cifar_param_check(kind: str):
+    def check_params(root: str = None, **_) -> None:
+        from monas.param_check import ParamError
+
+        if not isinstance(root, str):
+            return  # the signature check has said what root takes
+        if not Path(root).expanduser().is_dir():
+            raise ParamError("root", f"{root!r} is not a folder; accepted: a folder holding the {kind} "
+                                     f"python-format files (from {kind.replace('cifar', 'cifar-')}-python.tar.gz)")
+        missing = missing_cifar_files(kind, root)
+        if missing:
+            raise ParamError("root", f"{root!r} lacks {', '.join(missing)}; accepted: a folder holding "
+                                     f"{', '.join(_CIFAR_FILES[kind][0] + _CIFAR_FILES[kind][1])}")
+    return check_params
+
+
 def _load_cifar(kind: str, root: str, valid_fraction: float, seed: int, limit: Optional[int]) -> DataBundle:
     train_files, test_files, label_key, classes = _CIFAR_FILES[kind]
     folder = Path(root).expanduser()
@@ -118,7 +141,13 @@ def load_cifar10(root: str, valid_fraction: float = 0.5, seed: int = 0, limit: O
     return _load_cifar("cifar10", root, valid_fraction, seed, limit)
 
 
+load_cifar10.check_params = _cifar_param_check("cifar10")  # read by the config check (monas.param_check)
+
+
 
 def load_cifar100(root: str, valid_fraction: float = 0.5, seed: int = 0, limit: Optional[int] = None) -> DataBundle:
     """CIFAR-100 from ``root`` holding train and test (python format)."""
     return _load_cifar("cifar100", root, valid_fraction, seed, limit)
+
+
+load_cifar100.check_params = _cifar_param_check("cifar100")

@@ -16,7 +16,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
 import yaml
@@ -36,29 +36,63 @@ def _append_line(path: Path, record: Dict[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
-def _read_lines(path: Path) -> Iterator[Dict[str, Any]]:
-    """Complete JSON lines of ``path``; a torn last line (killed mid-write) is cut off."""
+def scan_lines(path: Path, parse=None) -> Tuple[List[Tuple[int, Any]], List[Tuple[int, bytes, str]], int]:
+    """Read an append-only JSON-lines file without changing it.
+
+    Returns ``(good, bad, torn_at)``: ``good`` holds ``(line number, record)`` of every line that
+    decodes as UTF-8 JSON (and that ``parse`` accepts, when given); ``bad`` holds ``(line number,
+    raw bytes, reason)`` of every other line but a torn last line; ``torn_at`` is the byte offset
+    where a torn last line (killed mid-write: no newline, not JSON) starts, or the file size.
+    """
+    raw = path.read_bytes()
+    good: List[Tuple[int, Any]] = []
+    bad: List[Tuple[int, bytes, str]] = []
+    torn_at = len(raw)
+    pos = 0
+    lines = raw.split(b"\n")
+    for number, chunk in enumerate(lines, start=1):
+        last = number == len(lines)
+        if last and not chunk:
+            break
+        start, pos = pos, pos + len(chunk) + 1
+        if not chunk.strip():
+            continue
+        try:
+            record = json.loads(chunk.decode("utf-8"))
+            if parse is not None:
+                record = parse(record)
+        except UnicodeDecodeError as exc:
+            reason = f"byte 0x{chunk[exc.start]:02x} at column {exc.start + 1} is not UTF-8"
+        except json.JSONDecodeError as exc:
+            reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = f"not a complete record ({type(exc).__name__}: {exc})"
+        else:
+            good.append((number, record))
+            continue
+        if last:  # torn tail: the process was killed mid-write
+            torn_at = start
+            break
+        bad.append((number, chunk, reason))
+    return good, bad, torn_at
+
+
+def _read_lines(path: Path, parse=None, truncate: bool = True) -> Iterator[Any]:
+    """Records of ``path``; a torn last line (killed mid-write) is cut off (left in place when
+    ``truncate`` is False); any other bad line raises one line naming the file and line number."""
     if not path.exists():
         return
-    raw = path.read_bytes()
-    good_end = 0
-    pos = 0
-    records = []
-    for chunk in raw.split(b"\n")[:-1] if raw.endswith(b"\n") else raw.split(b"\n"):
-        end = pos + len(chunk) + 1
-        if chunk.strip():
-            try:
-                records.append(json.loads(chunk))
-            except json.JSONDecodeError:
-                if end >= len(raw):  # torn tail: drop it
-                    break
-                raise RunDirectoryError(f"{path} line {len(records) + 1} is not valid JSON") from None
-        good_end = min(end, len(raw))
-        pos = end
-    if good_end < len(raw):
+    good, bad, torn_at = scan_lines(path, parse)
+    if bad:
+        number, _, reason = bad[0]
+        more = f" (and {len(bad) - 1} more bad lines)" if len(bad) > 1 else ""
+        raise RunDirectoryError(f"{path} line {number}: {reason}{more}; run `monas repair {path.parent}` to keep "
+                                f"the good records and move the bad lines aside")
+    if truncate and torn_at < path.stat().st_size:
         with open(path, "r+b") as fh:
-            fh.truncate(good_end)
-    yield from records
+            fh.truncate(torn_at)
+    for _, record in good:
+        yield record
 
 
 class RunDirectory:
@@ -88,8 +122,35 @@ class RunDirectory:
     def default_storage(self) -> str:
         return f"sqlite:///{(self.path / 'study.db').resolve()}"
 
+    @property
+    def study_path(self) -> Path:
+        return self.path / "study.db"
+
     def has_run(self) -> bool:
-        return self.evaluations_path.exists() or self.state_path.exists()
+        return self.evaluations_path.exists() or self.state_path.exists() or self.study_path.exists()
+
+    def check_resumable(self) -> None:
+        """Raise :class:`RunDirectoryError` (one line) when ``--resume`` cannot continue this
+        folder without losing or repeating work: read-only, a study or state but no log, a log
+        with bad lines."""
+        if not self.path.exists():
+            return
+        if not os.access(self.path, os.W_OK | os.X_OK):
+            raise RunDirectoryError(f"run directory {str(self.path)!r} is read-only; --resume needs to append "
+                                    f"to it (monas report {self.path} --out DIR reads it as it is)")
+        for p in (self.evaluations_path, self.measurements_path, self.state_path):
+            if p.exists() and not os.access(p, os.W_OK):
+                raise RunDirectoryError(f"{p} is read-only; --resume needs to write it")
+        if not self.evaluations_path.exists() and (self.study_path.exists() or self.state_path.exists()):
+            held = self.study_path.name if self.study_path.exists() else self.state_path.name
+            raise RunDirectoryError(f"{self.evaluations_path} is missing but {held} is there; resuming would start "
+                                    f"over: run `monas repair {self.path}` to rebuild the log from the study, or "
+                                    f"choose another run_dir")
+        for p in (self.evaluations_path, self.measurements_path):
+            if p.exists():
+                parse = Evaluation.from_dict if p == self.evaluations_path else None
+                for _ in _read_lines(p, parse, truncate=False):
+                    pass
 
     def create(self, config: Optional[Dict[str, Any]], resume: bool) -> None:
         if self.has_run() and not resume:
@@ -127,8 +188,10 @@ class RunDirectory:
     def append_evaluation(self, evaluation: Evaluation) -> None:
         _append_line(self.evaluations_path, evaluation.to_dict())
 
-    def read_evaluations(self) -> List[Evaluation]:
-        return [Evaluation.from_dict(r) for r in _read_lines(self.evaluations_path)]
+    def read_evaluations(self, truncate: bool = True) -> List[Evaluation]:
+        """Every logged evaluation; ``truncate=False`` leaves a torn last line in the file (a
+        reader that must not write, e.g. ``monas report`` on a read-only folder)."""
+        return list(_read_lines(self.evaluations_path, Evaluation.from_dict, truncate))
 
     def append_measurement(self, key, measurement) -> None:
         _append_line(self.measurements_path, {"key": list(key), "value": measurement.value,
@@ -163,4 +226,4 @@ class RunDirectory:
 
 def _search_part(config: Dict[str, Any]) -> Dict[str, Any]:
     """The parts of a config that must not change on resume (everything but budget and run_dir)."""
-    return {k: v for k, v in config.items() if k not in ("budget", "run_dir", "progress")}
+    return {k: v for k, v in config.items() if k not in ("budget", "run_dir", "progress", "max_failed_share")}

@@ -49,6 +49,34 @@ class OptunaSampler(CandidateGenerator):
         self.sampler_params = dict(sampler_params or {})
         self.batch_size = int(batch_size)
 
+    @staticmethod
+    def check_params(sampler: str = "TPESampler", sampler_params: Optional[Dict[str, Any]] = None,
+                     batch_size: int = 1) -> None:
+        """Before any work: the sampler name, its parameters' names and values (it is built once)."""
+        from monas.param_check import ParamError, check_params
+
+        names = sorted(n for n in dir(optuna.samplers) if n.endswith("Sampler") and not n.startswith("Base"))
+        if sampler not in names:
+            raise ParamError("sampler", f"unknown Optuna sampler {sampler!r}; accepted: {', '.join(names)}")
+        cls = getattr(optuna.samplers, sampler)
+        params = dict(sampler_params or {})
+        accepted = [n for n in inspect.signature(cls).parameters if n != "self"]
+        for key in params:
+            if key not in accepted:
+                raise ParamError(f"sampler_params.{key}", f"{sampler} has no parameter {key!r}; "
+                                                          f"accepted: {', '.join(accepted)}")
+        try:
+            check_params(cls, params)
+        except ParamError as exc:
+            raise ParamError(f"sampler_params.{exc.param}", exc.message) from None
+        try:
+            make_sampler(sampler, params, 0)
+        except Exception as exc:
+            text = (str(exc).splitlines() or [type(exc).__name__])[0]
+            bad = next((k for k in params if k in text), None)
+            raise ParamError(f"sampler_params.{bad}" if bad else "sampler_params",
+                             f"{sampler} rejects {params!r}: {text}") from None
+
     def setup(self, ctx) -> None:
         super().setup(ctx)
         optuna.logging.set_verbosity(logging.WARNING)

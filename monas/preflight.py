@@ -1,0 +1,249 @@
+"""Preflight: what ``search`` would reject, found before any work and before the run directory.
+
+:func:`check` takes a config :func:`monas.config.validate` has already accepted (types, ranges,
+names) and checks what needs the machine or the plugins themselves, all cheaply: it constructs
+the space, every objective and every generator (constructors only store and check their
+arguments), asks whether each generator can search the space (capabilities), measures the cheap
+objectives on one sampled architecture, and checks table files, devices, the storage URL and the
+run directory. Every failure is one :class:`~monas.config.ConfigError` line naming the config
+path, the value and what is accepted. ``monas validate`` and ``monas search`` both call it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+
+from monas.capabilities import CapabilityError, check as check_capabilities
+from monas.config import ConfigError
+from monas.registry import GENERATORS, OBJECTIVES, SEARCH_SPACES
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _blame(path: str, params: Mapping[str, Any], exc: BaseException) -> ConfigError:
+    """A constructor's error as a config error on the parameter its message mentions."""
+    text = _first_line(exc)
+    for name, value in params.items():
+        if re.search(rf"\b{re.escape(str(name))}\b", text) or (
+                isinstance(value, (str, int, float)) and not isinstance(value, bool) and repr(value) in text):
+            return ConfigError(f"{path}.params.{name}: {value!r}: {text}")
+    return ConfigError(f"{path}.params: {text}")
+
+
+def device_problem(device: Any) -> Optional[str]:
+    """Why ``device`` cannot be used on this machine, or None."""
+    if not isinstance(device, str):
+        return f"{device!r} is not a device; accepted: cpu, cuda, cuda:N"
+    if device == "cpu":
+        return None
+    m = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if not m:
+        return f"{device!r}; accepted: cpu, cuda, cuda:N"
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"{device!r}, but torch sees no CUDA GPU on this machine; accepted: cpu"
+    if m.group(1) is not None and int(m.group(1)) >= torch.cuda.device_count():
+        return (f"{device!r}, but this machine has {torch.cuda.device_count()} GPU(s); accepted: cpu, "
+                f"cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
+    return None
+
+
+def _check_devices(cfg: Dict[str, Any]) -> None:
+    problem = device_problem(cfg.get("device", "cpu"))
+    if problem:
+        raise ConfigError(f"device: {problem}")
+    nodes = [(f"objectives[{i}]", o) for i, o in enumerate(cfg["objectives"])]
+    nodes += [(f"generators[{i}]", g) for i, g in enumerate(cfg["generators"])]
+    for path, node in nodes:
+        if node["params"].get("device") is not None:
+            problem = device_problem(node["params"]["device"])
+            if problem:
+                raise ConfigError(f"{path}.params.device: {problem}")
+
+
+def _connect_with_timeout(url) -> Optional[str]:
+    """Open one connection to a database server; the reason it failed, or None."""
+    from sqlalchemy import create_engine
+
+    try:
+        engine = create_engine(url)
+    except Exception as exc:  # unknown dialect, driver not installed
+        return _first_line(exc)
+    result: Dict[str, Optional[str]] = {"error": f"no answer within {CONNECT_TIMEOUT_S:g} s"}
+
+    def connect() -> None:
+        try:
+            with engine.connect():
+                result["error"] = None
+        except Exception as exc:
+            result["error"] = _first_line(exc)
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(CONNECT_TIMEOUT_S)
+    return result["error"]
+
+
+def sqlite_problem(path: Path) -> Optional[str]:
+    """Why an SQLite database file at ``path`` cannot hold the study, or None."""
+    if path.exists():
+        if not path.is_file():
+            return f"{str(path)!r} is not a file"
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            return f"{str(path)!r} cannot be read ({exc.strerror})"
+        if head and head != SQLITE_MAGIC:
+            return f"{str(path)!r} is not an SQLite database"
+        if not os.access(path, os.W_OK):
+            return f"{str(path)!r} is not writable"
+        return None
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {str(path.parent)!r} cannot be created or written"
+    if folder != path.parent:
+        return f"its folder {str(path.parent)!r} does not exist"
+    return None
+
+
+def check_storage(url: str, path: str = "storage") -> None:
+    """Parse an Optuna RDB URL; SQLite: its file must be usable; a server: it must answer."""
+    from sqlalchemy.engine import make_url
+
+    accepted = "an Optuna RDB URL such as sqlite:///path/study.db or postgresql://user:pass@host/db"
+    try:
+        url_obj = make_url(url)
+    except Exception as exc:
+        raise ConfigError(f"{path}: {url!r} is not a storage URL ({_first_line(exc)}); accepted: {accepted}") from None
+    backend = url_obj.get_backend_name()
+    if backend == "sqlite":
+        if url_obj.database in (None, "", ":memory:"):
+            return
+        problem = sqlite_problem(Path(url_obj.database).expanduser())
+        if problem:
+            raise ConfigError(f"{path}: {url!r}: {problem}; accepted: {accepted}")
+        return
+    problem = _connect_with_timeout(url_obj)
+    if problem:
+        raise ConfigError(f"{path}: {url!r}: cannot connect ({problem}); accepted: {accepted} that answers")
+
+
+def check_run_dir(run_dir: str, path: str = "run_dir") -> None:
+    """The run directory can be created (or is a folder) and written."""
+    p = Path(run_dir).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{path}: {run_dir!r} is a file; accepted: a folder path")
+    folder = p
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{path}: {run_dir!r} cannot be written ({str(folder)!r} is read-only); "
+                          f"accepted: a folder you can write")
+    if p.exists():
+        problem = sqlite_problem(p / "study.db")
+        if problem and (p / "study.db").exists():
+            raise ConfigError(f"{path}: {problem}; move it aside (monas repair {run_dir}) and the study is "
+                              f"rebuilt from evaluations.jsonl")
+
+
+def _check_table(obj: Any, space: Any, path: str) -> None:
+    """A table objective's file: CSV(.gz) whose rows name architectures of ``space``."""
+    table = getattr(obj, "table_", None)
+    if table is None or not hasattr(table, "keys"):
+        return
+    given = obj.table if getattr(obj, "table", None) else None
+    try:
+        table.keys(space)
+    except Exception as exc:
+        raise ConfigError(f"{path}.params.table: {given or table.path.name!r}: {_first_line(exc)}; accepted: a "
+                          f"CSV(.gz) with an 'arch_str' column or one column per space variable") from None
+
+
+def _check_table_file(params: Mapping[str, Any], path: str) -> None:
+    table = params.get("table")
+    if not isinstance(table, str):
+        return
+    p = Path(table).expanduser()
+    accepted = "a CSV file (.csv or .csv.gz) laid out like the NB201 table"
+    if not p.is_file():
+        raise ConfigError(f"{path}.params.table: {table!r} does not exist; accepted: {accepted}")
+    if not (p.name.endswith(".csv") or p.name.endswith(".csv.gz")):
+        raise ConfigError(f"{path}.params.table: {table!r} is not a CSV file; accepted: {accepted}")
+    import gzip
+
+    try:
+        opener = gzip.open if p.name.endswith(".gz") else open
+        with opener(p, "rt", encoding="utf-8", newline="") as fh:
+            header = fh.readline()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise ConfigError(f"{path}.params.table: {table!r} cannot be read as text ({_first_line(exc)}); "
+                          f"accepted: {accepted}") from None
+    if "," not in header:
+        raise ConfigError(f"{path}.params.table: {table!r} has no comma-separated header line; accepted: {accepted}")
+
+
+def _dry_measure(obj: Any, space: Any, cfg: Dict[str, Any], path: str, label: str) -> None:
+    """Measure a cheap objective on one sampled architecture, as the first evaluation would."""
+    from monas.context import EvaluationContext
+
+    ctx = EvaluationContext(space=space, device=cfg.get("device", "cpu"), data=None, seed=cfg["seed"], run_dir=None)
+    arch = space.sample(np.random.default_rng(cfg["seed"]))
+    try:
+        obj.measure(arch, ctx)
+    except Exception as exc:
+        raise ConfigError(f"{path}: objective {label!r} fails on a sampled architecture: {_first_line(exc)}") from None
+
+
+def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
+    """Raise :class:`ConfigError` for the first thing of ``cfg`` that ``search`` would reject
+    (see the module docstring); ``run_dir=False`` skips the run directory (``validate`` with no
+    run to start)."""
+    _check_devices(cfg)
+    s = cfg["search_space"]
+    try:
+        space = SEARCH_SPACES.create(s["name"], **s["params"])
+    except Exception as exc:
+        raise _blame("search_space", s["params"], exc) from None
+    has_data = "dataset" in cfg
+    for i, o in enumerate(cfg["objectives"]):
+        path = f"objectives[{i}]"
+        _check_table_file(o["params"], path)
+        try:
+            obj = OBJECTIVES.create(o["name"], **o["params"])
+        except Exception as exc:
+            raise _blame(path, o["params"], exc) from None
+        if getattr(obj, "needs_data", False) and not has_data:
+            raise ConfigError(f"{path}: objective {o['name']!r} ({o['label']}) trains or evaluates on data; "
+                              f"accepted: a config with dataset: {{name: digits}} (or cifar10 with its root)")
+        _check_table(obj, space, path)
+        if getattr(obj, "cheap", False) and not has_data:
+            _dry_measure(obj, space, cfg, path, o["label"])
+    for i, g in enumerate(cfg["generators"]):
+        path = f"generators[{i}]"
+        try:
+            generator = GENERATORS.create(g["name"], **g["params"])
+        except Exception as exc:
+            raise _blame(path, g["params"], exc) from None
+        try:
+            check_capabilities(generator, space, g["label"])
+        except CapabilityError as exc:
+            raise ConfigError(f"{path}.name: {g['name']!r}: {exc}") from None
+    if cfg.get("storage"):
+        check_storage(cfg["storage"])
+    if run_dir and cfg.get("run_dir"):
+        check_run_dir(cfg["run_dir"])
