@@ -173,6 +173,9 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
             c = Constraint.parse(text)
         except ValueError as exc:
             raise ConfigError(f"constraints[{i}]: {exc}") from None
+        if not math.isfinite(c.bound):
+            raise ConfigError(f"constraints[{i}]: bound {c.bound!r} is not a finite number; accepted: "
+                              f"'<objective> <= <finite number>'")
         if c.objective not in labels:
             raise ConfigError(f"constraints[{i}]: unknown objective {c.objective!r}; accepted: {_accepted(labels)}")
         cfg["constraints"].append(str(text))

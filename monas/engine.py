@@ -110,6 +110,7 @@ class Engine:
                                    on_measure=self._persist_measurement)
         self.archive = ParetoArchive(self.specs)
         self.by_key: Dict[str, Evaluation] = {}
+        self._next_number = 0  # max logged number + 1: a repaired log may have gaps
         self.n_duplicates = 0
         self.stop_reason: Optional[str] = None
         self.record: Optional[OptunaRecord] = None
@@ -169,6 +170,7 @@ class Engine:
     def _remember(self, ev: Evaluation) -> None:
         self.archive.add(ev)
         self.by_key[ev.arch.key] = ev
+        self._next_number = max(self._next_number, ev.number + 1)
         for slot in self.slots:
             if slot.label == ev.generator:
                 slot.used += 1
@@ -212,7 +214,7 @@ class Engine:
         if arch.key in self.by_key:
             self.n_duplicates += 1
             return self.by_key[arch.key]
-        ev = self.evaluator.evaluate(self.space.check(arch), self.n_unique, generator)
+        ev = self.evaluator.evaluate(self.space.check(arch), self._next_number, generator)
         if self.run_dir is not None:
             self.run_dir.append_evaluation(ev)
         if self.record is not None:

@@ -5,7 +5,8 @@ names) and checks what needs the machine or the plugins themselves, all cheaply:
 the space, every objective and every generator (constructors only store and check their
 arguments), asks whether each generator can search the space (capabilities), measures the cheap
 objectives on one sampled architecture, and checks table files, devices, the storage URL and the
-run directory. Every failure is one :class:`~monas.config.ConfigError` line naming the config
+run directory. An objective or generator that declares ``needs_data`` needs a dataset in the
+config; a generator parameter named ``target``, ``accuracy`` or ``costs`` names objective labels. Every failure is one :class:`~monas.config.ConfigError` line naming the config
 path, the value and what is accepted. ``monas validate`` and ``monas search`` both call it.
 """
 from __future__ import annotations
@@ -209,6 +210,24 @@ def _dry_measure(obj: Any, space: Any, cfg: Dict[str, Any], path: str, label: st
         raise ConfigError(f"{path}: objective {label!r} fails on a sampled architecture: {_first_line(exc)}") from None
 
 
+LABEL_PARAMS = ("target", "accuracy", "costs")  # generator parameters that name objective labels
+
+
+def _check_files_and_labels(params: Mapping[str, Any], path: str, labels) -> None:
+    """Parameters that name a file (``table``, ``*_table``) or an objective label."""
+    for name, value in params.items():
+        if (name == "table" or name.endswith("_table")) and isinstance(value, str) \
+                and not Path(value).expanduser().is_file():
+            raise ConfigError(f"{path}.params.{name}: {value!r} does not exist; accepted: the path of a file")
+        if name in LABEL_PARAMS and labels is not None:
+            named = [value] if isinstance(value, str) and value != "auto" else (
+                value if isinstance(value, (list, tuple)) else [])
+            for label in named:
+                if isinstance(label, str) and label not in labels:
+                    raise ConfigError(f"{path}.params.{name}: {label!r} is not an objective label; accepted: "
+                                      f"{', '.join(labels)}")
+
+
 def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
     """Raise :class:`ConfigError` for the first thing of ``cfg`` that ``search`` would reject
     (see the module docstring); ``run_dir=False`` skips the run directory (``validate`` with no
@@ -223,6 +242,7 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
     for i, o in enumerate(cfg["objectives"]):
         path = f"objectives[{i}]"
         _check_table_file(o["params"], path)
+        _check_files_and_labels(o["params"], path, None)
         try:
             obj = OBJECTIVES.create(o["name"], **o["params"])
         except Exception as exc:
@@ -233,8 +253,10 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
         _check_table(obj, space, path)
         if getattr(obj, "cheap", False) and not has_data:
             _dry_measure(obj, space, cfg, path, o["label"])
+    labels = [o["label"] for o in cfg["objectives"]]
     for i, g in enumerate(cfg["generators"]):
         path = f"generators[{i}]"
+        _check_files_and_labels(g["params"], path, labels)
         try:
             generator = GENERATORS.create(g["name"], **g["params"])
         except Exception as exc:
@@ -243,6 +265,9 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
             check_capabilities(generator, space, g["label"])
         except CapabilityError as exc:
             raise ConfigError(f"{path}.name: {g['name']!r}: {exc}") from None
+        if getattr(generator, "needs_data", False) and not has_data:
+            raise ConfigError(f"{path}: generator {g['name']!r} ({g['label']}) trains on data; accepted: a config "
+                              f"with dataset: {{name: digits}} (or cifar10 with its root)")
     if cfg.get("storage"):
         check_storage(cfg["storage"])
     if run_dir and cfg.get("run_dir"):

@@ -39,6 +39,7 @@ class OneShotGenerator(CandidateGenerator):
     """
 
     requires = ("supernet.mixture",)
+    needs_data = True  # the supernet trains on the study's dataset; the preflight refuses a config without one
 
     method = "oneshot"
 
