@@ -96,7 +96,7 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
             "train_seconds": float(history["seconds"]),
         })
     rows.sort(key=lambda r: (r["params_counted_M"], r["key"]))
-    table = markdown_table(rows, acc_label, params_label, lat_label, epochs)
+    table = markdown_table(rows, acc_label, params_label, lat_label, epochs) + "\n\n" + rank_agreement(rows)
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +110,23 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
         if run_dir is not None:
             print(f"retrain results: {run_dir / 'retrain.csv'} and {run_dir / 'retrain.md'}", file=out)
     return rows
+
+
+def rank_agreement(rows: List[Dict[str, Any]]) -> str:
+    """One line: Kendall tau between the search's accuracy estimates and the retrained accuracies
+    (how far the search's ranking of its own front can be trusted)."""
+    pairs = [(r["estimate"], r["retrained_acc"]) for r in rows if r["estimate"] is not None]
+    if len(pairs) < 3:
+        return f"Kendall tau between estimates and retrained accuracies: not computed ({len(pairs)} architectures)"
+    from scipy.stats import kendalltau
+
+    est, real = zip(*pairs)
+    tau, p = kendalltau(est, real)
+    return (f"Kendall tau between the search's accuracy estimates and the retrained accuracies of its front: "
+            f"{tau:+.3f} over {len(pairs)} architectures (p = {p:.2g}); "
+            + ("the estimates rank the front well" if tau >= 0.6 else
+               "the estimates rank the front only weakly" if tau >= 0.2 else
+               "the estimates do not rank the front: treat its accuracy order as noise"))
 
 
 def markdown_table(rows: List[Dict[str, Any]], acc_label: Optional[str], params_label: Optional[str],

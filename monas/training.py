@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from monas.hardware import pinned_threads
+
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss; the message names the network and the epoch."""
@@ -38,8 +40,11 @@ def evaluate_accuracy(model: nn.Module, loader, device: Any = "cpu") -> float:
 def train_network(model: nn.Module, data, epochs: int = 3, batch_size: int = 64, lr: float = 0.05,
                   weight_decay: float = 5e-4, seed: int = 0, device: Any = "cpu", momentum: float = 0.9,
                   nesterov: bool = True, grad_clip: Optional[float] = 5.0, eval_split: Optional[str] = "valid",
-                  progress: Optional[Callable[[str], None]] = None, name: str = "network") -> Dict[str, Any]:
-    """Train ``model`` in place on ``data.train`` (a DataBundle) with the module's recipe.
+                  progress: Optional[Callable[[str], None]] = None, name: str = "network",
+                  threads: Optional[int] = 1) -> Dict[str, Any]:
+    """Train ``model`` in place on ``data.train`` (a DataBundle) with the module's recipe, with
+    torch's intra-op threads pinned to ``threads`` (1: small networks gain nothing from a pool and
+    an unpinned pool oversubscribes a shared machine; None leaves torch's setting).
 
     Returns {"train_loss": mean loss per epoch, "train_acc": per epoch (%), "valid_acc": accuracy
     on ``eval_split`` after training (%, None when ``eval_split`` is None), "epochs", "steps",
@@ -49,6 +54,13 @@ def train_network(model: nn.Module, data, epochs: int = 3, batch_size: int = 64,
     if int(epochs) < 1 or int(batch_size) < 1 or not lr > 0:
         raise ValueError(f"train_network needs epochs >= 1, batch_size >= 1 and lr > 0; "
                          f"got epochs={epochs}, batch_size={batch_size}, lr={lr}")
+    with pinned_threads(threads):
+        return _train(model, data, epochs, batch_size, lr, weight_decay, seed, device, momentum, nesterov,
+                      grad_clip, eval_split, progress, name)
+
+
+def _train(model, data, epochs, batch_size, lr, weight_decay, seed, device, momentum, nesterov, grad_clip,
+           eval_split, progress, name) -> Dict[str, Any]:
     torch.manual_seed(int(seed))
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,

@@ -141,7 +141,8 @@ def test_latency_median_spread_and_fingerprint(ctx, arch):
     m = obj.measure(arch, ctx)
     assert torch.get_num_threads() == before  # pinned count restored
     assert m.value > 0 and m.value == m.details["median_ms"]
-    assert m.details["iqr_ms"] >= 0 and m.details["cv_percent"] >= 0 and m.details["n"] == 7
+    assert m.details["iqr_ms"] >= 0 and m.details["cv_percent"] >= 0
+    assert m.details["n"] == 7 * m.details["rounds"] and 1 <= m.details["rounds"] <= 3  # pooled rounds
     assert m.details["min_ms"] <= m.value
     fp = obj.fingerprint(ctx)
     for key in ("device", "device_name", "torch", "threads", "dtype", "batch_size", "input_shape"):
@@ -149,6 +150,20 @@ def test_latency_median_spread_and_fingerprint(ctx, arch):
     assert fp["threads"] == 1 and fp["input_shape"] == [3, 8, 8] and fp["device_name"]
     fp8 = LatencyObjective(batch_size=8).fingerprint(ctx)
     assert fp8 != fp and fp8["batch_size"] == 8
+
+
+def test_latency_spread_above_the_bound_is_retimed_up_to_max_rounds(ctx, arch):
+    # a bound no timing meets: every round runs, and the measurement says it stayed noisy
+    m = LatencyObjective(warmup=1, repeats=5, threads=1, max_iqr_percent=1e-9, max_rounds=3).measure(arch, ctx)
+    assert m.details["rounds"] == 3 and m.details["n"] == 15 and m.details["noisy"]
+    assert m.details["iqr_percent"] == pytest.approx(100 * m.details["iqr_ms"] / m.details["median_ms"])
+    # no bound: one round, never noisy
+    m = LatencyObjective(warmup=1, repeats=5, threads=1, max_iqr_percent=None).measure(arch, ctx)
+    assert m.details["rounds"] == 1 and m.details["n"] == 5 and not m.details["noisy"]
+    with pytest.raises(ValueError, match="max_iqr_percent"):
+        LatencyObjective(max_iqr_percent=float("nan"))
+    with pytest.raises(ValueError, match="max_rounds"):
+        LatencyObjective(max_rounds=0)
 
 
 def test_thread_clock_and_its_limits(ctx, arch):

@@ -7,6 +7,11 @@ synchronisation, so queued kernels are not billed to the next pass. The model ru
 mode under ``torch.inference_mode``. The value is the median (robust to the odd preempted pass
 on a shared machine); the details keep the spread: interquartile range, coefficient of
 variation, min, mean, the number of passes and the share of the time the thread was on a CPU.
+Spread [M]: when the interquartile range of the passes exceeds ``max_iqr_percent`` (10%) of the
+median, another round of ``repeats`` passes is timed and pooled, up to ``max_rounds`` (3) rounds;
+the details record the rounds, the final IQR in percent and ``noisy`` when it is still above the
+bound. The engine caches the value, so every consumer (the archive, constraints, a generator's
+reward through ``ctx.measure``) sees one median per architecture for the whole run.
 A shared, loaded machine deschedules the timing thread mid-pass and inflates wall times; the
 ``thread`` clock (single-thread CPU only) times the thread's own CPU time instead, see
 :func:`time_forward`. The clock is part of the fingerprint.
@@ -118,13 +123,15 @@ class LatencyObjective(Objective):
     Parameters: ``device`` ('cpu', 'cuda', 'cuda:N'), ``batch_size``, ``input_shape`` (C, H, W;
     default the data's), ``warmup`` and ``repeats`` passes, ``threads`` (CPU intra-op threads
     pinned while timing; None keeps torch's setting), ``dtype`` and ``build_kwargs`` for
-    ``space.build``, ``clock`` ('wall' or, for single-thread CPU, 'thread'). The fingerprint is
+    ``space.build``, ``clock`` ('wall' or, for single-thread CPU, 'thread'), ``max_iqr_percent`` and
+``max_rounds`` (the spread treatment of the module docstring; null turns it off). The fingerprint is
     :func:`monas.hardware.hardware_fingerprint` plus the clock and the build settings, so values from different machines, batch sizes or dtypes never mix.
     """
 
     def __init__(self, device: str = "cpu", batch_size: int = 1, input_shape: Optional[Sequence[int]] = None,
                  warmup: int = 10, repeats: int = 30, threads: Optional[int] = 1, dtype: str = "float32",
-                 build_kwargs: Optional[Dict[str, Any]] = None, clock: str = "wall") -> None:
+                 build_kwargs: Optional[Dict[str, Any]] = None, clock: str = "wall",
+                 max_iqr_percent: Optional[float] = 10.0, max_rounds: int = 3) -> None:
         self.device = device
         self.batch_size = batch_size
         self.input_shape = None if input_shape is None else tuple(input_shape)
@@ -134,6 +141,14 @@ class LatencyObjective(Objective):
         self.dtype = dtype
         self.build_kwargs = dict(build_kwargs or {})
         self.clock = clock
+        if max_iqr_percent is not None and (isinstance(max_iqr_percent, bool) or
+                                            not isinstance(max_iqr_percent, (int, float)) or
+                                            not 0 < float(max_iqr_percent) < float("inf")):
+            raise ValueError(f"max_iqr_percent must be a positive number or null, got {max_iqr_percent!r}")
+        if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+            raise ValueError(f"max_rounds must be an int >= 1, got {max_rounds!r}")
+        self.max_iqr_percent = None if max_iqr_percent is None else float(max_iqr_percent)
+        self.max_rounds = max_rounds
         parse_device(device)  # fail at construction, not mid-search
         parse_dtype(dtype)
         if clock not in CLOCKS or (clock == "thread" and (parse_device(device).type != "cpu" or threads != 1)):
@@ -142,7 +157,8 @@ class LatencyObjective(Objective):
 
     def fingerprint(self, ctx) -> Dict[str, Any]:
         shape = input_shape_for(ctx, self.input_shape)
-        return {"kind": "latency", "clock": self.clock,
+        return {"kind": "latency", "clock": self.clock, "max_iqr_percent": self.max_iqr_percent,
+                "max_rounds": self.max_rounds,
                 **hardware_fingerprint(self.device, self.threads, self.dtype, self.batch_size, shape),
                 **{k: v for k, v in build_fingerprint(ctx, shape, self.build_kwargs).items() if k != "input_shape"}}
 
@@ -150,9 +166,18 @@ class LatencyObjective(Objective):
         shape = input_shape_for(ctx, self.input_shape)
         net = build_network(ctx.space, arch, ctx, shape, self.build_kwargs)
         model, x = prepare(net, self.device, self.dtype, self.batch_size, shape, seed=getattr(ctx, "seed", 0))
-        times, on_cpu = time_forward(model, x, self.device, self.warmup, self.repeats, self.threads,
-                                     clock=self.clock, return_on_cpu=True)
-        summary = latency_summary(times)
+        rounds, on_cpu = [], []
+        while True:  # the spread treatment of the module docstring
+            times, busy = time_forward(model, x, self.device, self.warmup if not rounds else 0, self.repeats,
+                                       self.threads, clock=self.clock, return_on_cpu=True)
+            rounds.append(times)
+            on_cpu.append(busy)
+            summary = latency_summary(np.concatenate(rounds))
+            spread = 100.0 * summary["iqr_ms"] / summary["median_ms"] if summary["median_ms"] > 0 else 0.0
+            if self.max_iqr_percent is None or spread <= self.max_iqr_percent or len(rounds) >= self.max_rounds:
+                break
         summary.update(warmup=int(self.warmup), device=str(parse_device(self.device)), clock=self.clock,
-                       on_cpu_percent=on_cpu)
+                       on_cpu_percent=None if on_cpu[-1] is None else float(np.mean(on_cpu)), rounds=len(rounds),
+                       iqr_percent=spread,
+                       noisy=bool(self.max_iqr_percent is not None and spread > self.max_iqr_percent))
         return Measurement(summary["median_ms"], summary)

@@ -78,7 +78,7 @@ class TNDNAS(CandidateGenerator):
                  w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
                  weight_training: str = "mixture",
                  supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
-                 threads: Optional[int] = None, batch_size: Optional[int] = None,
+                 threads: Optional[int] = 1, batch_size: Optional[int] = None,
                  prune_dead_ops: Optional[bool] = None) -> None:
         _choice("mode", mode, MODES)
         _choice("reward", reward, REWARDS)
@@ -140,6 +140,10 @@ class TNDNAS(CandidateGenerator):
         self.adapter_.prune_dead_ops = (self.mode_ == "one_shot" if self.prune_dead_ops is None
                                         else self.prune_dead_ops)
         self.accuracy_, self.from_error_, self.costs_ = _labels(ctx.objectives, self.accuracy, self.costs)
+        # [M] the dominance filter prices unevaluated candidates; when a cost is not cheap (latency
+        # timed on the device) a check costs as much as the evaluation it would save: no filter
+        cheap = {o.label for o in ctx.objectives if o.cheap}
+        self.filter_ = self.skip_dominated and all(c in cheap for c in self.costs_)
         self.keep_ = check_keep(self.keep, self.adapter_.width)
         # M: the dev code's 10 in the one-shot mode (each sample costs a supernet forward), 16 in
         # the black-box mode (samples from the cache cost nothing)
@@ -192,7 +196,7 @@ class TNDNAS(CandidateGenerator):
                 if self.best_ is not None:
                     ref = self.experience_.acc[int(self.best_[k])]
                 found = propose(self.policies_, k, self.adapter_, self.rng_, known, codes, self._costs, ref,
-                                front if self.skip_dominated else None, draws=self.proposal_draws)
+                                front if self.filter_ else None, draws=self.proposal_draws)
             if found is None:
                 failures += 1
                 continue
