@@ -50,8 +50,15 @@ def cmd_search(args) -> int:
         cfg["seed"] = args.seed
     if args.run_dir is not None:
         cfg["run_dir"] = args.run_dir
-    preflight.check(cfg)  # everything validate checks, before the run directory exists
     run = RunDirectory(Path(cfg["run_dir"]))
+    if args.repair:  # before the checks: a garbage study.db is what it moves aside
+        if not args.resume:
+            raise RunDirectoryError("--repair goes with --resume (it repairs the run it continues)")
+        from monas.repair import repair
+
+        for line in repair(run.path) if run.path.is_dir() else []:
+            print(line)
+    preflight.check(cfg)  # everything validate checks, before the run directory exists
     if args.resume:
         run.check_resumable()
     elif run.has_run():
@@ -146,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--run-dir", default=None)
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--repair", action="store_true", help="with --resume: first run monas repair on the run directory")
     s.set_defaults(func=cmd_search)
     v = sub.add_parser("validate", help="check a config without running anything")
     v.add_argument("config")

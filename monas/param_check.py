@@ -44,12 +44,25 @@ def signature_of(factory: Any) -> Optional[inspect.Signature]:
 
 
 def type_hints(factory: Any) -> Dict[str, Any]:
-    """The resolved annotations of ``factory``'s parameters ({} where they cannot be resolved)."""
+    """The resolved annotations of ``factory``'s parameters; one that cannot be resolved (a name
+    imported only for type checkers) is left out, so it is not type-checked."""
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         return typing.get_type_hints(target)
-    except Exception:  # an annotation naming something the module does not import: no type check
-        return {}
+    except Exception:
+        pass
+    import builtins
+    import sys
+
+    module = sys.modules.get(getattr(target, "__module__", ""), None)
+    namespace = {**vars(builtins), **vars(typing), **(vars(module) if module else {})}
+    hints = {}
+    for name, annotation in getattr(target, "__annotations__", {}).items():
+        try:
+            hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+        except Exception:
+            continue
+    return hints
 
 
 def describe(annotation: Any) -> str:
@@ -58,6 +71,8 @@ def describe(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if annotation is type(None):
         return "null"
+    if _is_callable_type(annotation):
+        return "a function (which a YAML config cannot give)"
     if origin in _UNIONS:
         return " or ".join(dict.fromkeys(describe(a) for a in args))
     if annotation is bool:
@@ -86,6 +101,12 @@ def _is_sequence_type(annotation: Any) -> bool:
     return origin in (list, tuple, abc.Sequence, abc.MutableSequence)
 
 
+def _is_callable_type(annotation: Any) -> bool:
+    import collections.abc as abc
+
+    return (typing.get_origin(annotation) or annotation) is abc.Callable
+
+
 def _is_mapping_type(annotation: Any) -> bool:
     import collections.abc as abc
 
@@ -97,6 +118,8 @@ def matches(value: Any, annotation: Any) -> bool:
     """Whether ``value`` (parsed YAML) is of type ``annotation``; unknown annotations match."""
     if annotation is Any or annotation is inspect.Parameter.empty:
         return True
+    if _is_callable_type(annotation):
+        return False  # YAML gives data, never a function
     if annotation is type(None) or annotation is None:
         return value is None
     origin = typing.get_origin(annotation)

@@ -73,7 +73,7 @@ class OptunaSampler(CandidateGenerator):
             make_sampler(sampler, params, 0)
         except Exception as exc:
             text = (str(exc).splitlines() or [type(exc).__name__])[0]
-            bad = next((k for k in params if k in text), None)
+            bad = next((k for k in params if k in text), next(iter(params)) if len(params) == 1 else None)
             raise ParamError(f"sampler_params.{bad}" if bad else "sampler_params",
                              f"{sampler} rejects {params!r}: {text}") from None
 

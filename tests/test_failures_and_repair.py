@@ -118,6 +118,18 @@ def test_corrupt_line_is_one_line_and_repair_keeps_every_good_record(tmp_path, c
     assert len(numbers) == 12 and len(set(numbers)) == 12  # no number reused after the gap
 
 
+def test_resume_repair_repairs_then_continues(tmp_path, capsys):
+    path, run = finished_run(tmp_path)
+    with open(run.evaluations_path, "ab") as fh:
+        fh.write(b"\x00\xffnot json\n")
+    cfg = yaml.safe_load(path.read_text())
+    cfg["budget"] = {"evaluations": 12}
+    path.write_text(yaml.safe_dump(cfg))
+    assert search(path, "--resume", "--repair") == 0
+    assert "moved 1 bad line(s) (11)" in capsys.readouterr().out
+    assert [e.number for e in run.read_evaluations()] == list(range(12))
+
+
 def test_missing_log_with_study_refuses_resume_then_repair_rebuilds_it(tmp_path, capsys):
     path, run = finished_run(tmp_path)
     before = [(e.number, e.arch.key, e.values) for e in run.read_evaluations()]
