@@ -1,6 +1,7 @@
 """TND-NAS: the faithful tests of METHODS.md section 3, plus both modes through the engine."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -317,3 +318,48 @@ def test_one_shot_mode_prunes_dead_ops_and_black_box_keeps_them():
     assert gen.mode_ == "black_box" and not gen.adapter_.prune_dead_ops
     with pytest.raises(ValueError, match="prune_dead_ops must be true, false or null"):
         TNDNAS(prune_dead_ops="yes")
+
+
+# ---------------------------------------------------------------- the paper's setup as a preset
+def test_paper_preset_is_the_dev_code_setup_and_explicit_parameters_override_it():
+    gen = TNDNAS(preset="paper")
+    assert (gen.mode, gen.reward, gen.w_below, gen.samples, gen.C) == ("one_shot", "product", None, 10, 24)
+    assert list(gen.stage_depths) == [5, 11, 17] and gen.epochs == 16 and gen.warmup_epochs == 8
+    assert gen.targets == {"params": [4.4, 3.2, 2.5]} and gen.w == [-0.95, -1.0, -1.0]
+    assert gen.keep == {"normal_*": [6, 3, 1], "reduce_*": [4, 2, 1]} and gen.policy_lr == 1e-2
+    assert TNDNAS(preset="paper", epochs=2).epochs == 2  # a given parameter wins
+    assert "preset" in inspect.signature(TNDNAS).parameters and "keep" in inspect.signature(TNDNAS).parameters
+    with pytest.raises(ValueError, match="preset='papr'; accepted: paper"):
+        TNDNAS(preset="papr")
+
+
+def test_paper_preset_searches_darts_with_the_dev_op_sets_and_per_cell_keep_schedules(digits):
+    space = DartsSpace(C=8, layers=3, num_classes=10, in_channels=1)
+    objectives = {"accuracy": OBJECTIVES.create("accuracy", fidelity="supernet"),
+                  "params": OBJECTIVES.create("params", build_kwargs={"C": 8, "layers": 5})}
+    gen = TNDNAS(preset="paper", C=4, stage_depths=[1, 2, 2], epochs=1, warmup_epochs=0, steps_per_epoch=2,
+                 interval=1, samples=2, search_batch_size=16)
+    stages = []
+    gen_search = gen._new_search
+
+    def watched():
+        search = gen_search()
+        search.progress = lambda m: stages.append(gen.policies_.masks["choices"].sum(-1).numpy().copy()) \
+            if "done" in m else None
+        return search
+
+    gen._new_search = watched
+    engine = Engine(space, objectives, [("tnd_nas", gen, 1.0)], budget=Budget(evaluations=3), seed=0, data=digits)
+    engine.optimize()
+    names = [v.name for v in gen.adapter_.variables]
+    ops = {i: ("normal" if n.startswith("normal") else "reduce") for i, n in enumerate(names) if "_op_" in n}
+    normal_allowed = {"skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"}
+    reduce_allowed = {"skip_connect", "max_pool_3x3", "avg_pool_3x3"}
+    # after stage s an op variable keeps min(keep[s], its allowed options): normal 5 -> 5, 3, 1; reduce 3 -> 3, 2, 1
+    for s, (kn, kr) in enumerate(((5, 3), (3, 2), (1, 1))):
+        for i, cell in ops.items():
+            assert (stages[s][:, i] == (kn if cell == "normal" else kr)).all(), (s, names[i])
+    for e in engine.archive.evaluations:
+        for cell, allowed in (("normal", normal_allowed), ("reduce", reduce_allowed)):
+            assert {op for op, _ in e.arch.genotype[cell]} <= allowed
+    assert gen.sweep_.targets[:, 0].tolist() == [4.4, 3.2, 2.5]

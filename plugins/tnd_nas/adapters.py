@@ -24,7 +24,8 @@ optional parts widen it:
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+import fnmatch
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -59,6 +60,35 @@ class ChoiceAdapter:
     def valid_mask(self) -> Dict[str, np.ndarray]:
         """{"choices": bool (V, W)}: True where the column is an option of that variable."""
         return {GROUP: np.arange(self.width)[None, :] < self.cards[:, None]}
+
+    def allowed_mask(self, options: Optional[Dict[str, Sequence[str]]] = None) -> Dict[str, np.ndarray]:
+        """:meth:`valid_mask` restricted by ``options`` {variable-name glob: option names}: a
+        variable a pattern matches keeps only the listed options (the first matching pattern
+        wins). Raises ValueError naming a pattern that matches nothing, an option no matched
+        variable has, or a variable left without options."""
+        mask = self.valid_mask()[GROUP].copy()
+        names = [v.name for v in self.variables]
+        for pattern, allowed in (options or {}).items():
+            hits = [i for i, n in enumerate(names) if fnmatch.fnmatchcase(n, str(pattern))]
+            if not hits:
+                raise ValueError(f"tnd_nas: options pattern {pattern!r} matches no variable of space {self.name!r}; "
+                                 f"variables: {', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
+            known = {str(o) for i in hits for o in self.variables[i].options}
+            bad = [str(o) for o in allowed if str(o) not in known]
+            if bad:
+                raise ValueError(f"tnd_nas: options[{pattern!r}]: {bad[0]!r} is not an option of the matched "
+                                 f"variables; accepted: {', '.join(sorted(known))}")
+        for i, n in enumerate(names):
+            pattern = next((p for p in (options or {}) if fnmatch.fnmatchcase(n, str(p))), None)
+            if pattern is None:
+                continue
+            keep = {str(o) for o in options[pattern]}
+            for j, o in enumerate(self.variables[i].options):
+                mask[i, j] &= str(o) in keep
+            if not mask[i].any():
+                raise ValueError(f"tnd_nas: options[{pattern!r}] leaves variable {n!r} without options; its "
+                                 f"options: {', '.join(map(str, self.variables[i].options))}")
+        return {GROUP: mask}
 
     @property
     def total_edges(self) -> int:

@@ -21,6 +21,7 @@ engine's own evaluation (e.g. a benchmark table's column), so nothing but steps 
 """
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -38,7 +39,8 @@ from monas.plugins.tnd_nas.experience import Experience
 from monas.plugins.tnd_nas.policy import PolicySet
 from monas.plugins.tnd_nas.proposals import FrontFilter, propose
 from monas.plugins.tnd_nas.rewards import REWARDS, Sweep, constrained_ranks, pareto_reward, product_reward
-from monas.plugins.tnd_nas.shrinking import check_keep, shrink
+from monas.plugins.tnd_nas.presets import PRESETS
+from monas.plugins.tnd_nas.shrinking import resolve_keep, shrink
 from monas.plugins.tnd_nas.supernet_training import WEIGHT_TRAINING, OneShotSearch, OneShotSettings
 
 MODES = ("auto", "one_shot", "black_box")
@@ -59,7 +61,16 @@ class TNDNAS(CandidateGenerator):
     contract_params = {"n_policies": 2, "samples": 2, "n_calibration": 4, "C": 4, "keep": [2, 1], "epochs": 2,
                        "warmup_epochs": 1, "steps_per_epoch": 2, "interval": 1, "search_batch_size": 8}
 
-    def __init__(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
+    def __init__(self, preset: Optional[str] = None, **params: Any) -> None:
+        """Keyword parameters as listed in the README (the signature shown is ``_configure``'s);
+        ``preset`` (``"paper"``, :mod:`.presets`) fills every parameter not given."""
+        if preset is not None:
+            if preset not in PRESETS:
+                raise ValueError(f"tnd_nas: preset={preset!r}; accepted: {', '.join(PRESETS)}")
+            params = {**PRESETS[preset], **params}
+        self._configure(preset=preset, **params)
+
+    def _configure(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
                  w: Union[Number, Sequence[Number], Dict[str, Any]] = -1.5,
                  w_below: Union[None, Number, Sequence[Number], Dict[str, Any]] = 1.5,
                  targets: Optional[Dict[str, Sequence[Number]]] = None,
@@ -69,7 +80,8 @@ class TNDNAS(CandidateGenerator):
                  policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
                  baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 3,
                  proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
-                 keep: Optional[Sequence[int]] = None, stage_evaluations: Optional[int] = None,
+                 keep: Union[None, Sequence[int], Dict[str, Sequence[int]]] = None,
+                 stage_evaluations: Optional[int] = None,
                  C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,
                  epochs: Union[int, Sequence[int]] = 10, warmup_epochs: Union[int, Sequence[int]] = 3,
                  interval: int = 4, search_batch_size: int = 64, reward_batch_size: Optional[int] = None,
@@ -79,7 +91,8 @@ class TNDNAS(CandidateGenerator):
                  weight_training: str = "mixture",
                  supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
                  threads: Optional[int] = 1, batch_size: Optional[int] = None,
-                 prune_dead_ops: Optional[bool] = None) -> None:
+                 prune_dead_ops: Optional[bool] = None, options: Optional[Dict[str, Sequence[str]]] = None,
+                 preset: Optional[str] = None) -> None:
         _choice("mode", mode, MODES)
         _choice("reward", reward, REWARDS)
         _choice("weight_training", weight_training, WEIGHT_TRAINING)
@@ -117,6 +130,10 @@ class TNDNAS(CandidateGenerator):
             raise ValueError(f"tnd_nas: prune_dead_ops must be true, false or null (auto), got {prune_dead_ops!r}")
         self.prune_dead_ops = prune_dead_ops
         self.batch_size = int(batch_size) if batch_size is not None else n_policies
+        if options is not None and (not isinstance(options, dict) or
+                                    any(isinstance(v, str) or not isinstance(v, (list, tuple)) for v in options.values())):
+            raise ValueError(f"tnd_nas: options must map variable-name patterns to lists of option names, got {options!r}")
+        self.options, self.preset = options, preset
         # validates w / w_below / range early (per-cost mappings again in setup, once the costs are known)
         Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
               w_below, None, self.target_range)
@@ -144,14 +161,15 @@ class TNDNAS(CandidateGenerator):
         # timed on the device) a check costs as much as the evaluation it would save: no filter
         cheap = {o.label for o in ctx.objectives if o.cheap}
         self.filter_ = self.skip_dominated and all(c in cheap for c in self.costs_)
-        self.keep_ = check_keep(self.keep, self.adapter_.width)
+        names = [v.name for v in self.adapter_.variables]
+        self.keep_ = resolve_keep(self.keep, names, self.adapter_.cards)
         # M: the dev code's 10 in the one-shot mode (each sample costs a supernet forward), 16 in
         # the black-box mode (samples from the cache cost nothing)
         self.samples_ = self.samples if self.samples is not None else (10 if self.mode_ == "one_shot" else 16)
         self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=self.policy_lr, betas=self.policy_betas,
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
                                    grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
-                                   valid=self.adapter_.valid_mask())
+                                   valid=self.adapter_.allowed_mask(self.options))
         self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range)
         self.rng_ = np.random.default_rng(int(ctx.seed))
         self.experience_ = Experience(self.adapter_, self.accuracy_, self.from_error_, self.costs_, ctx.measure)
@@ -255,7 +273,7 @@ class TNDNAS(CandidateGenerator):
         """Black-box stages: shrink every ``stage_evaluations`` evaluations (final keep of 1 excepted)."""
         if self.mode_ != "black_box" or not self.stage_evaluations:
             return
-        keeps = [k for k in self.keep_ if k > 1]
+        keeps = [k for k in self.keep_ if max(k) > 1]
         while self.stage_ < len(keeps) and len(self.experience_) >= (self.stage_ + 1) * int(self.stage_evaluations):
             shrink(self.policies_, keeps[self.stage_])
             self.stage_ += 1
@@ -316,7 +334,7 @@ class TNDNAS(CandidateGenerator):
             return
         shared = self.ctx_.evaluation.shared
         shared["supernet"] = self.search_.net_
-        shared["supernet_tag"] = (f"{self.ctx_.name}:tnd_nas:seed={self.ctx_.seed}:keep={list(self.keep_)}:"
+        shared["supernet_tag"] = (f"{self.ctx_.name}:tnd_nas:seed={self.ctx_.seed}:keep={[list(k) for k in self.keep_]}:"
                                   f"epochs={self.epochs}:C={self.C}:reinit={self.reinit_stages}")
 
     def _sample_arch(self, sample: np.ndarray) -> Arch:
@@ -439,3 +457,8 @@ def _labels(objectives, accuracy: Optional[str], costs: Optional[Sequence[str]])
         raise ValueError(f"tnd_nas: costs {bad} must be minimised objectives of the study other than the accuracy; "
                          f"accepted: {[l for l in labels if l != accuracy and direction[l] != MAXIMIZE]}")
     return accuracy, from_error, costs
+
+
+# the parameters of TNDNAS are those of _configure (``inspect.signature(TNDNAS)`` shows them)
+TNDNAS.__signature__ = inspect.signature(TNDNAS._configure).replace(
+    parameters=[p for name, p in inspect.signature(TNDNAS._configure).parameters.items() if name != "self"])

@@ -11,7 +11,8 @@ policies still use.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+import fnmatch
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -43,8 +44,39 @@ def check_keep(keep: Optional[Sequence[int]], num_ops: int) -> Tuple[int, ...]:
     return keep
 
 
-def shrink(policies, keep: int) -> Dict[str, np.ndarray]:
-    """Switch off, on every edge of every policy, all but the ``keep`` most probable active ops.
+def resolve_keep(keep: Union[None, Sequence[int], Mapping[str, Sequence[int]]], names: Sequence[str],
+                 cards: Sequence[int]) -> Tuple[Tuple[int, ...], ...]:
+    """Per stage, the options each variable keeps: ``((k_var0, k_var1, ...), ...)``.
+
+    ``keep`` is None (:func:`default_keep` of the widest variable), one list for every variable,
+    or a mapping {variable-name glob: list} (the first matching glob wins; ``"*"`` catches the
+    rest, else the default), e.g. ``{"normal_*": [6, 3, 1], "reduce_*": [4, 2, 1]}``. Every list
+    has one entry per stage (all the same length). A variable with fewer options keeps all of
+    them while the schedule exceeds its count."""
+    width = int(max(cards))
+    if not isinstance(keep, Mapping):
+        sched = check_keep(keep, width)
+        per_var = [sched] * len(names)
+    else:
+        lists = {str(g): check_keep(v, width) for g, v in keep.items()}
+        lengths = {len(v) for v in lists.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"keep={dict(keep)}: every schedule needs the same number of stages, got {sorted(lengths)}")
+        unused = [g for g in lists if not any(fnmatch.fnmatchcase(n, g) for n in names)]
+        if unused:
+            raise ValueError(f"keep: pattern {unused[0]!r} matches no variable of the space; variables: "
+                             f"{', '.join(names[:6])}{', ...' if len(names) > 6 else ''}")
+        default = default_keep(width)
+        if len(default) != next(iter(lengths)):
+            default = (1,) * next(iter(lengths))
+        per_var = [next((v for g, v in lists.items() if fnmatch.fnmatchcase(n, g)), default) for n in names]
+    stages = len(per_var[0])
+    return tuple(tuple(min(int(per_var[v][s]), int(cards[v])) for v in range(len(names))) for s in range(stages))
+
+
+def shrink(policies, keep: Union[int, Sequence[int]]) -> Dict[str, np.ndarray]:
+    """Switch off, on every edge (variable) of every policy, all but the ``keep`` most probable
+    active ops; ``keep`` is one number, or one per edge of a single-group policy.
 
     Returns the dropped ops as {cell type: bool (n, E, O)}. Ties keep the earlier op (stable).
     """
@@ -54,9 +86,9 @@ def shrink(policies, keep: int) -> Dict[str, np.ndarray]:
         mask = policies.masks[t].numpy()
         score = np.where(mask, p, -1.0)
         order = np.argsort(-score, axis=-1, kind="stable")
-        new = np.zeros_like(mask)
-        np.put_along_axis(new, order[..., :keep], True, axis=-1)
-        new &= mask
+        rank = np.argsort(order, axis=-1, kind="stable")  # 0 = most probable
+        k = np.broadcast_to(np.asarray(keep, dtype=np.int64).reshape(-1), (p.shape[-2],))
+        new = (rank < k[None, :, None]) & mask
         dropped[t] = mask & ~new
         policies.masks[t] = torch.as_tensor(new)
     return dropped

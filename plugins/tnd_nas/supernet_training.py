@@ -46,7 +46,7 @@ MIXTURE_DRAWS = 64
 class OneShotSettings:
     """Schedule of the one-shot search (see the module docstring for the meaning of each)."""
 
-    keep: Tuple[int, ...]
+    keep: Tuple[Any, ...]  # per stage: one count for every variable, or one count per variable
     depths: Tuple[Optional[int], ...]
     C: int = 8
     epochs: Tuple[int, ...] = (10, 10, 10)
@@ -266,8 +266,7 @@ class OneShotSearch:
             if self.stage_ == len(s.keep) - 1 and self.before_final_shrink is not None:
                 self.before_final_shrink()
             shrink(self.policies, kept)
-            self.progress(f"{self.name}: stage {self.stage_ + 1}/{len(s.keep)} done; every edge keeps {kept} "
-                          f"op{'s' if kept > 1 else ''}")
+            self.progress(f"{self.name}: stage {self.stage_ + 1}/{len(s.keep)} done; {_kept(kept)}")
             self.stage_ += 1
             self.epoch_ = 0
             if not self.done:
@@ -335,3 +334,10 @@ class OneShotSearch:
         tmp = Path(str(self.checkpoint_path) + ".tmp")
         torch.save(self.state_dict(), tmp)
         tmp.replace(self.checkpoint_path)
+
+
+def _kept(kept) -> str:
+    """'every variable keeps 3 options' (or the range when the counts differ per variable)."""
+    counts = sorted({int(k) for k in np.asarray(kept).reshape(-1)})
+    n = str(counts[0]) if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+    return f"every variable keeps {n} option{'s' if counts[-1] > 1 else ''}"
