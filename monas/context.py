@@ -23,6 +23,7 @@ class ObjectiveSpec:
     label: str
     direction: str
     cheap: bool = field(default=False, compare=False)
+    units: str = field(default="", compare=False)
 
     @property
     def sign(self) -> float:

@@ -86,7 +86,7 @@ class Engine:
             raise ValueError(f"generator labels must be unique, got {labels}")
         self.space = space
         self.objectives = dict(objectives)
-        self.specs = [ObjectiveSpec(label, obj.direction, bool(getattr(obj, "cheap", False)))
+        self.specs = [ObjectiveSpec(label, obj.direction, bool(getattr(obj, "cheap", False)), str(getattr(obj, "units", "")))
                       for label, obj in self.objectives.items()]
         self.constraints = list(constraints)
         self.budget = budget or Budget(evaluations=100)

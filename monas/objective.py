@@ -32,6 +32,9 @@ class Objective(abc.ABC):
     #: such objectives are cheap enough for generators to query freely.
     cheap: bool = False
 
+    #: what the value is measured in, for tables and plots ("%", "ms", "M params", ...)
+    units: str = ""
+
     @abc.abstractmethod
     def measure(self, arch, ctx) -> Measurement:
         """Measure ``arch``. ``ctx`` is the engine's ``EvaluationContext``."""

@@ -47,7 +47,8 @@ def header(archive: ParetoArchive) -> List[str]:
 
 
 def _axis_name(spec) -> str:
-    return f"{spec.label} ({'max' if spec.direction == MAXIMIZE else 'min'})"
+    units = getattr(spec, "units", "")
+    return f"{spec.label}{f' [{units}]' if units else ''} ({'max' if spec.direction == MAXIMIZE else 'min'})"
 
 
 def front_table(archive: ParetoArchive) -> str:

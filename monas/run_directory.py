@@ -176,14 +176,16 @@ class RunDirectory:
 
     def write_objectives(self, specs) -> None:
         """The objectives' labels and directions, so a report needs nothing but this folder."""
-        self.objectives_path.write_text(json.dumps([{"label": s.label, "direction": s.direction} for s in specs]))
+        self.objectives_path.write_text(json.dumps([{"label": s.label, "direction": s.direction,
+                                                     "units": getattr(s, "units", "")} for s in specs]))
 
     def read_objectives(self):
         from monas.context import ObjectiveSpec
 
         if not self.objectives_path.exists():
             raise RunDirectoryError(f"{self.path} is not a monas run directory (no {self.objectives_path.name})")
-        return [ObjectiveSpec(d["label"], d["direction"]) for d in json.loads(self.objectives_path.read_text())]
+        return [ObjectiveSpec(d["label"], d["direction"], units=d.get("units", ""))
+                for d in json.loads(self.objectives_path.read_text())]
 
     def append_evaluation(self, evaluation: Evaluation) -> None:
         _append_line(self.evaluations_path, evaluation.to_dict())

@@ -129,6 +129,6 @@ def test_report_command_writes_table_and_plot(tmp_path):
     config_mod.build_engine(config_mod.load(str(path))).optimize()
     r = run_cli("report", str(tmp_path / "run"))
     assert r.returncode == 0, r.stderr
-    assert "accuracy (max)" in r.stdout
+    assert "accuracy [%] (max)" in r.stdout  # units from the objective, kept in the run directory
     png = tmp_path / "run" / "report" / "pareto.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -37,6 +37,7 @@ class AccuracyObjective(Objective):
     """
 
     direction = MAXIMIZE
+    units = "%"
     needs_data = True  # every fidelity reads ctx.data; the preflight refuses a config without a dataset
 
     def __init__(self, fidelity: str = "train", epochs: int = 3, batch_size: int = 64, lr: float = 0.05,

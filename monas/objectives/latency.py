@@ -124,9 +124,11 @@ class LatencyObjective(Objective):
     default the data's), ``warmup`` and ``repeats`` passes, ``threads`` (CPU intra-op threads
     pinned while timing; None keeps torch's setting), ``dtype`` and ``build_kwargs`` for
     ``space.build``, ``clock`` ('wall' or, for single-thread CPU, 'thread'), ``max_iqr_percent`` and
-``max_rounds`` (the spread treatment of the module docstring; null turns it off). The fingerprint is
+    ``max_rounds`` (the spread treatment of the module docstring; null turns it off). The fingerprint is
     :func:`monas.hardware.hardware_fingerprint` plus the clock and the build settings, so values from different machines, batch sizes or dtypes never mix.
     """
+
+    units = "ms"
 
     def __init__(self, device: str = "cpu", batch_size: int = 1, input_shape: Optional[Sequence[int]] = None,
                  warmup: int = 10, repeats: int = 30, threads: Optional[int] = 1, dtype: str = "float32",

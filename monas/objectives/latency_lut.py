@@ -44,6 +44,8 @@ class LatencyLUTObjective(Objective):
     ``base + sum(p * table)``, differentiable in the probabilities.
     """
 
+    units = "ms"
+
     cheap = True
 
     def __init__(self, table: str, device: str = "cpu", threads: Optional[int] = 1, dtype: str = "float32",

@@ -75,6 +75,7 @@ class _CountObjective(Objective):
     def __init__(self, unit: str = "M", input_shape: Optional[Sequence[int]] = None,
                  build_kwargs: Optional[Dict[str, Any]] = None, supernet_kwargs: Optional[Dict[str, Any]] = None) -> None:
         self.unit = unit
+        self.units = f"{unit} params" if self.kind == "params" else f"{unit}FLOPs"
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.build_kwargs = dict(build_kwargs or {})
         self.supernet_kwargs = dict(supernet_kwargs or {})

@@ -93,6 +93,21 @@ def load_table(path: Optional[str] = None) -> BenchmarkTable:
     return BenchmarkTable(Path(path) if path else DEFAULT_TABLE)
 
 
+def column_units(column: str) -> str:
+    """Units read off a benchmark column's name (NB201 conventions: ``*acc*`` in %, ``lat_ms_*``
+    in ms, ``*_params_M`` in millions of parameters, ``*_flops_M`` in MFLOPs); '' when unknown."""
+    c = column.lower()
+    if "acc" in c or "err" in c:
+        return "%"
+    if "lat_ms" in c or c.endswith("_ms"):
+        return "ms"
+    if "params" in c:
+        return "M params" if c.endswith("_m") else "params"
+    if "flops" in c:
+        return "MFLOPs" if c.endswith("_m") else "FLOPs"
+    return ""
+
+
 class TabularObjective(Objective):
     """The value of ``column`` for the architecture's row.
 
@@ -107,6 +122,7 @@ class TabularObjective(Objective):
         self.column = column
         self.table = table
         self.direction = check_direction(direction or (MAXIMIZE if "acc" in column else MINIMIZE))
+        self.units = column_units(column)
         self.table_ = load_table(table)
         self.values_ = self.table_.column(column)
 
