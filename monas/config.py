@@ -18,7 +18,7 @@ from monas import strict_yaml
 from monas.budget import Budget
 from monas.constraint import Constraint
 from monas.capabilities import check as check_capabilities
-from monas.param_check import ParamError, check_params as check_param_values
+from monas.param_check import ParamError, check_params as check_param_values, schema_of
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, Registry, RegistryError
 
 TOP_LEVEL = {
@@ -53,7 +53,7 @@ def _accepted(keys) -> str:
 
 def _check_params(factory: Any, params: Mapping[str, Any], path: str) -> None:
     try:
-        sig = inspect.signature(factory)
+        sig = inspect.signature(schema_of(factory))
     except (TypeError, ValueError):
         return
     accepted = [n for n, p in sig.parameters.items()

@@ -74,6 +74,9 @@ def load_digits(valid_fraction: float = 0.5, test_fraction: float = 0.2, size: i
                       10, (1, size, size))
 
 
+load_digits.describe = lambda size=16, **_: ((1, size, size), 10)  # (input shape, classes) without loading
+
+
 _CIFAR_FILES = {
     "cifar10": (["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"],
                 ["test_batch"], b"labels", 10),
@@ -142,6 +145,7 @@ def load_cifar10(root: str, valid_fraction: float = 0.5, seed: int = 0, limit: O
 
 
 load_cifar10.check_params = _cifar_param_check("cifar10")  # read by the config check (monas.param_check)
+load_cifar10.describe = lambda **_: ((3, 32, 32), 10)  # (input shape, classes) without loading: the preflight
 
 
 
@@ -151,3 +155,4 @@ def load_cifar100(root: str, valid_fraction: float = 0.5, seed: int = 0, limit: 
 
 
 load_cifar100.check_params = _cifar_param_check("cifar100")
+load_cifar100.describe = lambda **_: ((3, 32, 32), 100)

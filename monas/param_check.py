@@ -5,7 +5,9 @@ its schema: each value is checked against the parameter's annotation (``int``, `
 ``bool``, ``str``, ``Optional[...]``, ``Sequence[...]``, ``Dict[...]``, ``Union[...]``), numbers
 must be finite, a number whose default is non-negative must not be negative, and sizes and
 counts (``batch_size``, ``pop_size``, ``C``, ``layers``, ...) must be >= 1. A plugin may narrow
-this with a class attribute ``param_bounds = {"name": (low, high)}`` (either end None) and may
+this with a class attribute ``param_bounds = {"name": (low, high)}`` (either end None), may
+name the function whose signature lists its parameters (``param_schema``, for a constructor
+that takes ``**params``), and may
 check what a signature cannot say (a file, a name in another library) with a static or class
 method ``check_params(**params)`` that raises :class:`ParamError`.
 """
@@ -36,6 +38,13 @@ class ParamError(ValueError):
         self.message = message
 
 
+def schema_of(factory: Any) -> Any:
+    """The callable whose signature lists ``factory``'s parameters: ``factory`` itself, or its
+    ``param_schema`` when the constructor takes ``**params`` and forwards them (e.g.
+    ``param_schema = _configure``)."""
+    return getattr(factory, "param_schema", None) or factory
+
+
 def signature_of(factory: Any) -> Optional[inspect.Signature]:
     try:
         return inspect.signature(factory)
@@ -44,24 +53,34 @@ def signature_of(factory: Any) -> Optional[inspect.Signature]:
 
 
 def type_hints(factory: Any) -> Dict[str, Any]:
-    """The resolved annotations of ``factory``'s parameters; one that cannot be resolved (a name
+    """The resolved annotations of the parameters ``inspect.signature(factory)`` shows (which
+    may be a ``__signature__`` the factory declares); one that cannot be resolved (a name
     imported only for type checkers) is left out, so it is not type-checked."""
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    try:
-        return typing.get_type_hints(target)
-    except Exception:
-        pass
     import builtins
     import sys
 
-    module = sys.modules.get(getattr(target, "__module__", ""), None)
-    namespace = {**vars(builtins), **vars(typing), **(vars(module) if module else {})}
-    hints = {}
-    for name, annotation in getattr(target, "__annotations__", {}).items():
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    try:
+        hints = dict(typing.get_type_hints(target))
+    except Exception:
+        hints = {}
+    sig = signature_of(factory)
+    if sig is None:
+        return hints
+    modules = [sys.modules.get(getattr(o, "__module__", "") or "") for o in (factory, target)]
+    namespace = {**vars(builtins), **vars(typing)}
+    for module in modules:
+        if module is not None:
+            namespace.update(vars(module))
+    for name, parameter in sig.parameters.items():
+        annotation = parameter.annotation
+        if annotation is inspect.Parameter.empty or (name in hints and not isinstance(annotation, str)
+                                                     and hints[name] == annotation):
+            continue
         try:
             hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
         except Exception:
-            continue
+            hints.pop(name, None)
     return hints
 
 
@@ -167,10 +186,13 @@ def non_finite(value: Any, path: str) -> Optional[Tuple[str, Any]]:
 
 
 def _plain_number(annotation: Any) -> bool:
-    """int, float or Optional of one of them: the annotations a range rule applies to."""
+    """int, float, a list of them, or Optional / Union of those: the annotations a range rule
+    applies to (to the number or to each number of the list)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)] \
         if typing.get_origin(annotation) in _UNIONS else [annotation]
-    return len(args) == 1 and args[0] in (int, float)
+    numeric = [a for a in args if a in (int, float) or (
+        _is_sequence_type(a) and typing.get_args(a)[:1] in ((int,), (float,)))]
+    return bool(args) and len(numeric) == len(args)
 
 
 def bounds_of(factory: Any, name: str, annotation: Any, default: Any) -> Tuple[Optional[float], Optional[float]]:
@@ -199,22 +221,30 @@ def check_param(factory: Any, name: str, value: Any, parameter: inspect.Paramete
                                  f"{describe(annotation) if annotation is not inspect.Parameter.empty else 'a finite number'}")
     if annotation is not inspect.Parameter.empty and not matches(value, annotation):
         raise ParamError(name, f"{value!r} is not {describe(annotation)}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        low, high = bounds_of(factory, name, annotation, parameter.default)
-        if low is not None and value < low:
-            raise ParamError(name, f"{value!r} is out of range; accepted: a number >= {low}"
-                                   + (f" and <= {high}" if high is not None else ""))
-        if high is not None and value > high:
-            raise ParamError(name, f"{value!r} is out of range; accepted: a number <= {high}"
-                                   + (f" and >= {low}" if low is not None else ""))
+    numbers_in = [(name, value)] if not isinstance(value, (list, tuple)) else \
+        [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    default = parameter.default
+    if isinstance(default, (list, tuple)):
+        default = min(default) if default and all(isinstance(d, (int, float)) for d in default) else None
+    low, high = bounds_of(factory, name, annotation, default)
+    for where, v in numbers_in:
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if low is not None and v < low:
+            raise ParamError(where, f"{v!r} is out of range; accepted: a number >= {low}"
+                                    + (f" and <= {high}" if high is not None else ""))
+        if high is not None and v > high:
+            raise ParamError(where, f"{v!r} is out of range; accepted: a number <= {high}"
+                                    + (f" and >= {low}" if low is not None else ""))
 
 
 def check_params(factory: Any, params: Mapping[str, Any]) -> None:
     """Check every value of ``params`` against ``factory``'s signature, then its own
     ``check_params`` hook; raises :class:`ParamError` naming the first bad parameter."""
-    sig = signature_of(factory)
+    schema = schema_of(factory)
+    sig = signature_of(schema)
     if sig is not None:
-        hints = type_hints(factory)
+        hints = type_hints(schema)
         for name, value in params.items():
             parameter = sig.parameters.get(name)
             if parameter is None or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):

@@ -32,13 +32,24 @@ def _first_line(exc: BaseException) -> str:
     return (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _blame(path: str, params: Mapping[str, Any], exc: BaseException) -> ConfigError:
-    """A constructor's error as a config error on the parameter its message mentions."""
+def _blame(path: str, params: Mapping[str, Any], exc: BaseException, factory: Any = None) -> ConfigError:
+    """A constructor's error as a config error on the parameter to blame: the one its message
+    names, else the only one given, else the one without which ``factory`` constructs."""
     text = _first_line(exc)
     for name, value in params.items():
         if re.search(rf"\b{re.escape(str(name))}\b", text) or (
                 isinstance(value, (str, int, float)) and not isinstance(value, bool) and repr(value) in text):
             return ConfigError(f"{path}.params.{name}: {value!r}: {text}")
+    suspects = list(params) if len(params) == 1 else []
+    if factory is not None and len(params) > 1:
+        for name in params:
+            try:
+                factory(**{k: v for k, v in params.items() if k != name})
+            except Exception:
+                continue
+            suspects.append(name)
+    if len(suspects) == 1:
+        return ConfigError(f"{path}.params.{suspects[0]}: {params[suspects[0]]!r}: {text}")
     return ConfigError(f"{path}.params: {text}")
 
 
@@ -198,11 +209,29 @@ def _check_table_file(params: Mapping[str, Any], path: str) -> None:
         raise ConfigError(f"{path}.params.table: {table!r} has no comma-separated header line; accepted: {accepted}")
 
 
-def _dry_measure(obj: Any, space: Any, cfg: Dict[str, Any], path: str, label: str) -> None:
+def _data_stand_in(cfg: Dict[str, Any]) -> Any:
+    """What objectives read of the dataset (name, input shape, classes) without loading it: the
+    dataset factory's ``describe(**params)``; None when there is no dataset, False when the
+    factory cannot say."""
+    if "dataset" not in cfg:
+        return None
+    from types import SimpleNamespace
+
+    from monas.registry import DATASETS
+
+    d = cfg["dataset"]
+    describe = getattr(DATASETS.get(d["name"]), "describe", None)
+    if not callable(describe):
+        return False
+    shape, classes = describe(**d["params"])
+    return SimpleNamespace(name=d["name"], input_shape=tuple(shape), num_classes=int(classes))
+
+
+def _dry_measure(obj: Any, space: Any, cfg: Dict[str, Any], path: str, label: str, data: Any = None) -> None:
     """Measure a cheap objective on one sampled architecture, as the first evaluation would."""
     from monas.context import EvaluationContext
 
-    ctx = EvaluationContext(space=space, device=cfg.get("device", "cpu"), data=None, seed=cfg["seed"], run_dir=None)
+    ctx = EvaluationContext(space=space, device=cfg.get("device", "cpu"), data=data, seed=cfg["seed"], run_dir=None)
     arch = space.sample(np.random.default_rng(cfg["seed"]))
     try:
         obj.measure(arch, ctx)
@@ -211,6 +240,8 @@ def _dry_measure(obj: Any, space: Any, cfg: Dict[str, Any], path: str, label: st
 
 
 LABEL_PARAMS = ("target", "accuracy", "costs")  # generator parameters that name objective labels
+LABEL_KEYED_PARAMS = ("w", "w_below", "targets")  # generator parameters keyed by objective labels
+SPACE_KWARGS = {"build_kwargs": "build", "supernet_kwargs": "supernet"}  # passed on to space.<method>
 
 
 def _check_files_and_labels(params: Mapping[str, Any], path: str, labels) -> None:
@@ -226,6 +257,48 @@ def _check_files_and_labels(params: Mapping[str, Any], path: str, labels) -> Non
                 if isinstance(label, str) and label not in labels:
                     raise ConfigError(f"{path}.params.{name}: {label!r} is not an objective label; accepted: "
                                       f"{', '.join(labels)}")
+        if name in LABEL_KEYED_PARAMS and labels is not None and isinstance(value, Mapping):
+            for label in value:
+                if label not in labels:
+                    raise ConfigError(f"{path}.params.{name}.{label}: {label!r} is not an objective label; "
+                                      f"accepted: {', '.join(labels)}")
+
+
+def check_space_kwargs(space: Any, kwargs: Any, path: str, method: str = "build") -> None:
+    """Keyword arguments a config passes on to ``space.build`` / ``space.supernet``: names and
+    types from that method's signature."""
+    import inspect
+
+    from monas.param_check import ParamError, check_params, signature_of
+
+    fn = getattr(space, method, None)
+    sig = signature_of(fn) if fn is not None else None
+    if not isinstance(kwargs, Mapping) or sig is None:
+        return  # the plugin's own signature check has said what it takes
+    accepted = [n for n, p in sig.parameters.items() if n != "arch" and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                                                    p.KEYWORD_ONLY)]
+    if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        for key in kwargs:
+            if key not in accepted:
+                raise ConfigError(f"{path}.{key}: not an argument of {getattr(space, 'name', 'the space')}."
+                                  f"{method}(); accepted: {', '.join(accepted)}")
+    try:
+        check_params(fn, {k: v for k, v in kwargs.items() if k != "arch"})
+    except ParamError as exc:
+        raise ConfigError(f"{path}.{exc.param}: {exc.message}") from None
+
+
+def _dry_build(space: Any, build_kwargs: Mapping[str, Any], data: Any, seed: int, path: str) -> None:
+    """Build one sampled architecture's network with ``build_kwargs``, as measuring or retraining would."""
+    from monas.context import EvaluationContext
+    from monas.objectives._build import build_network
+
+    ctx = EvaluationContext(space=space, data=data or None, seed=seed)
+    try:
+        build_network(space, space.sample(np.random.default_rng(seed)), ctx, None, dict(build_kwargs))
+    except Exception as exc:
+        raise ConfigError(f"{path}: {dict(build_kwargs)!r}: building a sampled architecture fails: "
+                          f"{_first_line(exc)}") from None
 
 
 def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
@@ -237,30 +310,39 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
     try:
         space = SEARCH_SPACES.create(s["name"], **s["params"])
     except Exception as exc:
-        raise _blame("search_space", s["params"], exc) from None
+        raise _blame("search_space", s["params"], exc, SEARCH_SPACES.get(s["name"])) from None
     has_data = "dataset" in cfg
+    data = _data_stand_in(cfg)
     for i, o in enumerate(cfg["objectives"]):
         path = f"objectives[{i}]"
         _check_table_file(o["params"], path)
         _check_files_and_labels(o["params"], path, None)
+        for name, method in SPACE_KWARGS.items():
+            if o["params"].get(name):
+                check_space_kwargs(space, o["params"][name], f"{path}.params.{name}", method)
         try:
             obj = OBJECTIVES.create(o["name"], **o["params"])
         except Exception as exc:
-            raise _blame(path, o["params"], exc) from None
+            raise _blame(path, o["params"], exc, OBJECTIVES.get(o["name"])) from None
         if getattr(obj, "needs_data", False) and not has_data:
             raise ConfigError(f"{path}: objective {o['name']!r} ({o['label']}) trains or evaluates on data; "
                               f"accepted: a config with dataset: {{name: digits}} (or cifar10 with its root)")
         _check_table(obj, space, path)
-        if getattr(obj, "cheap", False) and not has_data:
-            _dry_measure(obj, space, cfg, path, o["label"])
+        if isinstance(o["params"].get("build_kwargs"), Mapping) and o["params"]["build_kwargs"] and data is not False:
+            _dry_build(space, o["params"]["build_kwargs"], data, cfg["seed"], f"{path}.params.build_kwargs")
+        if getattr(obj, "cheap", False) and data is not False:
+            _dry_measure(obj, space, cfg, path, o["label"], data)
     labels = [o["label"] for o in cfg["objectives"]]
     for i, g in enumerate(cfg["generators"]):
         path = f"generators[{i}]"
         _check_files_and_labels(g["params"], path, labels)
+        for name, method in SPACE_KWARGS.items():
+            if g["params"].get(name):
+                check_space_kwargs(space, g["params"][name], f"{path}.params.{name}", method)
         try:
             generator = GENERATORS.create(g["name"], **g["params"])
         except Exception as exc:
-            raise _blame(path, g["params"], exc) from None
+            raise _blame(path, g["params"], exc, GENERATORS.get(g["name"])) from None
         try:
             check_capabilities(generator, space, g["label"])
         except CapabilityError as exc:
@@ -268,6 +350,10 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
         if getattr(generator, "needs_data", False) and not has_data:
             raise ConfigError(f"{path}: generator {g['name']!r} ({g['label']}) trains on data; accepted: a config "
                               f"with dataset: {{name: digits}} (or cifar10 with its root)")
+    if (cfg.get("retrain") or {}).get("build"):
+        check_space_kwargs(space, cfg["retrain"]["build"], "retrain.build")
+        if data is not False:
+            _dry_build(space, cfg["retrain"]["build"], data, cfg["seed"], "retrain.build")
     if cfg.get("storage"):
         check_storage(cfg["storage"])
     if run_dir and cfg.get("run_dir"):
