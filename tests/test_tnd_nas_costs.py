@@ -38,8 +38,10 @@ class ConvAccuracy(Objective):
 
 
 def _latency():
-    # a real timed network: 16 channels at 16x16, one pinned thread, median of 7 passes
-    return LatencyObjective(device="cpu", batch_size=1, input_shape=[1, 16, 16], warmup=1, repeats=7, threads=1)
+    # a real timed network: 16 channels at 16x16, one pinned thread, median of 7 passes, timed on
+    # the thread's own CPU clock so a loaded machine (CI, other jobs) does not reorder the cells
+    return LatencyObjective(device="cpu", batch_size=1, input_shape=[1, 16, 16], warmup=1, repeats=7, threads=1,
+                            clock="thread")
 
 
 def _black_box(w, seed=0):
@@ -63,7 +65,8 @@ def test_black_box_measured_latency_in_the_reward_moves_the_policy_to_faster_net
 def _one_shot(digits, w, space=None, **kw):
     space = space or LayerSpace(n_layers=4, width=8)
     objectives = {"accuracy": OBJECTIVES.create("accuracy", fidelity="supernet"),
-                  "latency": LatencyObjective(device="cpu", batch_size=1, warmup=1, repeats=5, threads=1)}
+                  "latency": LatencyObjective(device="cpu", batch_size=1, warmup=1, repeats=5, threads=1,
+                                              clock="thread")}
     params = dict(mode="one_shot", n_policies=1, reward="product", w={"latency": w}, w_below=None, samples=4,
                   n_calibration=4, C=8, keep=[2, 1], epochs=3, warmup_epochs=1, interval=1, steps_per_epoch=6,
                   search_batch_size=32, weight_training="uniform", policy_lr=0.2)

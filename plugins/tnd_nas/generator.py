@@ -50,7 +50,7 @@ Number = Union[int, float]
 
 
 class TNDNAS(CandidateGenerator):
-    """TND-NAS (Xu et al., ICAART 2022; METHODS.md section 3). Every parameter and its default
+    """TND-NAS (Bo Lyu, Shiping Wen et al., ICAART 2022, arXiv 2111.03892; METHODS.md section 3). Every parameter and its default
     is documented in ``plugins/tnd_nas/README.md``; the [M] choices in the module docstrings."""
 
     #: black-box on any categorical space; the one-shot mode adds ONE_SHOT_NEEDS (see
@@ -137,6 +137,12 @@ class TNDNAS(CandidateGenerator):
         # validates w / w_below / range early (per-cost mappings again in setup, once the costs are known)
         Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
               w_below, None, self.target_range)
+
+    @property
+    def needs_data(self) -> bool:
+        """The one-shot mode trains a supernet on the study's dataset (the preflight refuses a
+        config without one before any work)."""
+        return self.mode == "one_shot"
 
     def required_capabilities(self) -> Tuple[str, ...]:
         """``categorical``; with ``mode="one_shot"`` also the supernet's single-path protocol

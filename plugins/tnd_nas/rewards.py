@@ -117,8 +117,10 @@ class Sweep:
         self.w_matrix = _per_cost(w, self.costs, self.n, "w")
         self.w_below_matrix = None if w_below is None else _per_cost(w_below, self.costs, self.n, "w_below")
         lo, hi = (float(v) for v in target_range)
-        if not 0.0 <= lo <= hi <= 1.0:
-            raise ValueError(f"target_range must satisfy 0 <= lo <= hi <= 1, got {list(target_range)}")
+        # beyond [0, 1] the targets extrapolate the calibrated log span (random cells rarely reach
+        # the cheapest or the costliest cells of a space)
+        if not -1.0 <= lo <= hi <= 2.0:
+            raise ValueError(f"target_range must satisfy -1 <= lo <= hi <= 2, got {list(target_range)}")
         self.q = np.linspace(lo, hi, self.n) if self.n > 1 else np.array([(lo + hi) / 2])
         self.targets: Optional[np.ndarray] = None
         if targets is not None:
