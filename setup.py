@@ -65,7 +65,11 @@ setup(
         "tqdm>=4.60",
         "scipy>=1.9",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={
+        "test": ["pytest>=7"],
+        "onnx": ["onnx>=1.15", "onnxscript>=0.2"],  # monas export writes model.onnx with these
+        "pandas": ["pandas>=1.5"],  # SearchResult.to_dataframe()
+    },
     entry_points={
         "console_scripts": ["monas = monas.cli:main"],
         "monas.generators": GENERATORS,

@@ -16,10 +16,32 @@ from monas.objective import Measurement, Objective
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, Registry
 from monas.search_space import ArchError, Choice, SearchSpace
 
+# Heavier names (the engine pulls in Optuna and pymoo) load on first use, so `import monas` and
+# the CLI's --help / list stay fast.
+_LAZY = {
+    "Engine": "monas.engine", "ParetoArchive": "monas.archive", "Budget": "monas.budget",
+    "search": "monas.api", "SearchResult": "monas.api", "GeneratorSampler": "monas.optuna_bridge",
+    "export_member": "monas.export", "train_arch": "monas.trainer",
+}
+
 __all__ = [
-    "Arch", "ArchError", "CandidateGenerator", "Choice", "Constraint", "DATASETS",
-    "EvalState", "Evaluation", "EvaluationContext", "GENERATORS", "GeneratorContext",
-    "Measurement", "OBJECTIVES", "Objective", "ObjectiveSpec", "Registry", "SEARCH_SPACES",
-    "SearchSpace",
+    "Arch", "ArchError", "Budget", "CandidateGenerator", "Choice", "Constraint", "DATASETS", "Engine",
+    "EvalState", "Evaluation", "EvaluationContext", "GENERATORS", "GeneratorContext", "GeneratorSampler",
+    "Measurement", "OBJECTIVES", "Objective", "ObjectiveSpec", "ParetoArchive", "Registry", "SEARCH_SPACES",
+    "SearchResult", "SearchSpace", "export_member", "search", "train_arch",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'monas' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -24,17 +24,19 @@ from monas import preflight
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, RegistryError
 from monas.run_directory import RunDirectory, RunDirectoryError
 from monas.search_space import ArchError
+from monas.recipes import RECIPES
+from monas.selection import SelectionError
 from monas.verdict import DEFAULT_MAX_FAILED_SHARE, count_failures, verdict
 
-USER_ERRORS = (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError)
+USER_ERRORS = (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchError, SelectionError)
 
 
 def _summarise(engine, out) -> None:
     from monas.report import front_table, write_report
 
     archive = engine.archive
-    print(f"stopped: {engine.stop_reason}; {len(archive)} unique evaluations, "
-          f"{engine.n_duplicates} duplicates answered from the cache", file=out)
+    dup = f"; {engine.n_duplicates} duplicate proposals answered from the cache" if engine.n_duplicates else ""
+    print(f"stopped: {engine.stop_reason}{dup}", file=out)
     contributions = archive.contributions()
     if contributions:
         print("front contributions: " + ", ".join(f"{k} {v}" for k, v in contributions.items()), file=out)
@@ -138,37 +140,104 @@ def cmd_repair(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from monas.export import export_member
+
+    result = export_member(args.run_dir, args.member, args.where, args.out, onnx=args.onnx,
+                           log=lambda line: print(line, file=sys.stderr))
+    ev = result["evaluation"]
+    print(f"exported evaluation {ev.number} ({ev.arch.key}) to {result['dir']}: "
+          f"{', '.join(sorted(p.name for p in result['files'].values()))}; reloaded program max abs diff "
+          f"{result['max_abs_diff']:.3g}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from monas.train_command import run_train
+
+    return run_train(args)
+
+
 def cmd_profile(args) -> int:
     from monas.profiling import main as profile_main
 
-    return profile_main(args.args)
+    return profile_main(args.args, prog="monas profile")
+
+
+SELECTOR_HELP = ("which member: an evaluation number, an arch key of the run, 'knee' (the front's knee) or "
+                 "'best:OBJECTIVE' (best on the feasible front, with --where bounds); default knee")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="monas", description="Multi-objective neural architecture search")
-    sub = ap.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("search", help="run (or --resume) the search a YAML config describes")
-    s.add_argument("config")
+    ap = argparse.ArgumentParser(prog="monas", description="Multi-objective neural architecture search: search a "
+                                 "space with plugins, keep one Pareto front, export and train its members.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = sub.add_parser("search", help="run (or --resume) the search a YAML config describes",
+                       description="Run the search a YAML config describes (after every check of validate).")
+    s.add_argument("config", help="the YAML config file")
     s.add_argument("--resume", action="store_true", help="continue the run in the config's run_dir")
-    s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--run-dir", default=None)
+    s.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    s.add_argument("--run-dir", default=None, help="override the config's run_dir")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--repair", action="store_true", help="with --resume: first run monas repair on the run directory")
     s.set_defaults(func=cmd_search)
-    v = sub.add_parser("validate", help="check a config without running anything")
-    v.add_argument("config")
+    v = sub.add_parser("validate", help="check a config without running anything",
+                       description="Check a config completely, before any work.")
+    v.add_argument("config", help="the YAML config file")
     v.set_defaults(func=cmd_validate)
-    ls = sub.add_parser("list", help="registered generators, spaces, objectives, datasets")
+    ls = sub.add_parser("list", help="registered generators, spaces, objectives, datasets",
+                        description="List the registered generators, search spaces, objectives and datasets.")
     ls.set_defaults(func=cmd_list)
-    r = sub.add_parser("report", help="front table, CSV, HTML and PNG plot of a run directory")
-    r.add_argument("run_dir")
-    r.add_argument("--out", default=None)
+    r = sub.add_parser("report", help="front table, CSV, HTML and PNG plot of a run directory",
+                       description="Write the front table, CSV, HTML and PNG plot of a run directory.")
+    r.add_argument("run_dir", help="the run directory of a search")
+    r.add_argument("--out", default=None, help="folder for the files (default RUN_DIR/report)")
     r.set_defaults(func=cmd_report)
-    rp = sub.add_parser("repair", help="keep a damaged run directory's good records, move bad lines aside")
-    rp.add_argument("run_dir")
+    e = sub.add_parser("export", help="one member as a torch.export program, ONNX, weights and a model card",
+                       description="Export one member of a run: genotype JSON, a torch.export program (runs "
+                                   "without monas), ONNX when the onnx extra is installed, the trained weights "
+                                   "when it was trained, and a model card (Markdown and JSON).")
+    e.add_argument("run_dir", help="the run directory of a search")
+    e.add_argument("member", nargs="?", default="knee", help=SELECTOR_HELP)
+    e.add_argument("--where", action="append", default=[], metavar="BOUND",
+                   help="with best:OBJECTIVE, a bound such as 'latency<=2' or 'accuracy>=90' (repeatable)")
+    e.add_argument("--out", default=None, help="output folder (default RUN_DIR/export/NUMBER)")
+    onnx = e.add_mutually_exclusive_group()
+    onnx.add_argument("--onnx", dest="onnx", action="store_const", const=True, default=None,
+                      help="require the ONNX file (default: written when the onnx extra is installed)")
+    onnx.add_argument("--no-onnx", dest="onnx", action="store_const", const=False, help="skip ONNX")
+    e.set_defaults(func=cmd_export)
+    t = sub.add_parser("train", help="train a member (or any arch key) from scratch with a named recipe",
+                       description="Train a member of a run, or any arch key of a space, from scratch with a "
+                                   "named recipe; resumable after a kill (run it again); weights and a training "
+                                   "log are kept for monas export.")
+    t.add_argument("run_dir", nargs="?", default=None,
+                   help="the run directory whose member to train (its space, dataset and seed)")
+    t.add_argument("member", nargs="?", default="knee", help=SELECTOR_HELP)
+    t.add_argument("--where", action="append", default=[], metavar="BOUND",
+                   help="with best:OBJECTIVE, a bound such as 'latency<=2' (repeatable)")
+    t.add_argument("--space", default=None, help="without a run directory: the search space name (e.g. nb201)")
+    t.add_argument("--arch", default=None, help="without a run directory: the arch key to train")
+    t.add_argument("--recipe", default="quick", choices=sorted(RECIPES), help="quick (3 short epochs) or darts (the DARTS evaluation "
+                                                     "recipe: cutout, auxiliary head, drop-path, cosine); default quick")
+    t.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    t.add_argument("--batch-size", type=int, default=None, help="override the recipe's batch size")
+    t.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
+    t.add_argument("--dataset", default=None, help="digits, cifar10 or cifar100 (default: the run's, else digits)")
+    t.add_argument("--data-root", default=None, help="folder of the CIFAR python batches (cifar10 / cifar100)")
+    t.add_argument("--seed", type=int, default=None, help="seed (default: the run's, else 0)")
+    t.add_argument("--device", default=None, help="cpu or cuda[:N] (default: the run's, else cpu)")
+    t.add_argument("--threads", type=int, default=1, help="torch threads while training (default 1)")
+    t.add_argument("--out", default=None, help="output folder (default RUN_DIR/trained/ID, or trained/ID)")
+    t.add_argument("--fresh", action="store_true", help="start over instead of resuming the folder's checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+    rp = sub.add_parser("repair", help="keep a damaged run directory's good records, move bad lines aside",
+                        description="Keep a damaged run directory's good records and move bad lines aside.")
+    rp.add_argument("run_dir", help="the run directory to repair")
     rp.set_defaults(func=cmd_repair)
     sub.add_parser("profile", help="per-op latency table on the target device (latency_lut); "
-                                   "see monas profile --help")
+                                   "see monas profile --help", add_help=False)
     return ap
 
 

@@ -133,19 +133,22 @@ def load_table(path) -> Dict[str, Any]:
     return table
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m monas.profiling --space nb201 --out lut.json``: profile and save a table."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--space", default="nb201")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--input-shape", type=int, nargs=3, default=(3, 32, 32))
-    parser.add_argument("--classes", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--clock", default="wall", choices=("wall", "thread"))
+def main(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None) -> int:
+    """Profile every op of a space on the target device and save the per-op latency table (JSON)
+    that the latency_lut objective reads."""
+    parser = argparse.ArgumentParser(prog=prog, description=main.__doc__)
+    parser.add_argument("--space", default="nb201", help="search space name (default nb201)")
+    parser.add_argument("--out", required=True, help="path of the JSON table to write")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    parser.add_argument("--batch", type=int, default=1, help="batch size of the timed passes (default 1)")
+    parser.add_argument("--input-shape", type=int, nargs=3, default=(3, 32, 32), metavar=("C", "H", "W"),
+                        help="input image shape (default 3 32 32)")
+    parser.add_argument("--classes", type=int, default=10, help="classes of the head (default 10)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads while timing (default 1)")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds per op (default 3)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed passes per round (default 20)")
+    parser.add_argument("--clock", default="wall", choices=("wall", "thread"),
+                        help="wall clock, or the thread CPU clock (steady under load); default wall")
     args = parser.parse_args(argv)
     from monas.registry import SEARCH_SPACES
 

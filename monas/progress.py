@@ -37,8 +37,7 @@ class Progress:
             print(message, file=sys.stderr)
 
     def close(self, reason: Optional[str]) -> None:
+        """Close the bar; the caller reports ``reason`` (the CLI prints it once, in its summary)."""
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-            if reason:
-                print(f"stopped: {reason}", file=sys.stderr)

@@ -85,6 +85,8 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
         net = build_network(space, ev.arch, None, data.input_shape, {"num_classes": data.num_classes, **kwargs})
         history = train_network(net, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                                 eval_split=split, name=ev.arch.key)
+        if run_dir is not None:  # kept for monas export, as monas train keeps them
+            _keep_weights(run_dir, ev, net, data, kwargs, epochs, batch_size, lr, seed, split, history)
         rows.append({
             "key": ev.arch.key,
             "estimate": ev.values.get(acc_label) if acc_label else None,
@@ -110,6 +112,21 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
         if run_dir is not None:
             print(f"retrain results: {run_dir / 'retrain.csv'} and {run_dir / 'retrain.md'}", file=out)
     return rows
+
+
+def _keep_weights(run_dir, ev, net, data, kwargs, epochs, batch_size, lr, seed, split, history) -> None:
+    """Save the retrained weights where ``monas export`` looks (``RUN_DIR/trained/<id>``)."""
+    from monas.recipes import get_recipe
+    from monas.trainer import save_trained, trained_dir
+
+    recipe = get_recipe("quick", epochs=epochs, batch_size=batch_size, lr=lr).to_dict()
+    meta = {"space": ev.arch.space, "key": ev.arch.key, "genotype": ev.arch.genotype, "recipe": recipe,
+            "seed": seed, "build": {"num_classes": int(data.num_classes), **kwargs,
+                                    "in_channels": int(data.input_shape[0])},
+            "input_shape": list(data.input_shape), "dataset": data.name, "split": split, "evaluation": ev.number,
+            "accuracy": float(history["valid_acc"]), "epochs": int(epochs), "seconds": float(history["seconds"]),
+            "source": "retrain step of the search"}
+    save_trained(trained_dir(run_dir, ev.arch.key), net, meta, history)
 
 
 def rank_agreement(rows: List[Dict[str, Any]]) -> str:

@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-import torch
 import yaml
 
 from monas.evaluation import Evaluation
@@ -204,6 +203,8 @@ class RunDirectory:
 
     def save_state(self, state: Dict[str, Any]) -> None:
         """Write ``state`` atomically: a kill leaves either the old or the new file."""
+        import torch
+
         tmp = self.state_path.with_suffix(".pt.tmp")
         buf = io.BytesIO()
         torch.save(state, buf)
@@ -217,6 +218,8 @@ class RunDirectory:
         """The saved state, or None when absent; raises RunDirectoryError when corrupt."""
         if not self.state_path.exists():
             return None
+        import torch
+
         try:
             return torch.load(self.state_path, map_location="cpu", weights_only=False)
         except Exception as exc:

@@ -1,0 +1,6 @@
+"""``python -m monas``: the ``monas`` command line."""
+import sys
+
+from monas.cli import main
+
+sys.exit(main())
