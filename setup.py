@@ -22,6 +22,7 @@ GENERATORS = [
 SEARCH_SPACES = [
     "nb201 = monas.search_spaces.nb201:NB201Space",
     "darts = monas.search_spaces.darts:DartsSpace",
+    "mobilenet = monas.search_spaces.mobilenet:MobileNetSpace",
 ]
 OBJECTIVES = [
     "tabular = monas.objectives.tabular:TabularObjective",
