@@ -71,28 +71,29 @@ class TNDNAS(CandidateGenerator):
         self._configure(preset=preset, **params)
 
     def _configure(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
-                 w: Union[Number, Sequence[Number], Dict[str, Any]] = -1.5,
-                 w_below: Union[None, Number, Sequence[Number], Dict[str, Any]] = 1.5,
-                 targets: Optional[Dict[str, Sequence[Number]]] = None,
-                 target_range: Sequence[float] = (0.0, 1.0), rank_temperature: float = 1.0,
-                 accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
-                 n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.05,
-                 policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
-                 baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 3,
-                 proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
-                 keep: Union[None, Sequence[int], Dict[str, Sequence[int]]] = None,
-                 stage_evaluations: Optional[int] = None,
-                 C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,
-                 epochs: Union[int, Sequence[int]] = 10, warmup_epochs: Union[int, Sequence[int]] = 3,
-                 interval: int = 4, search_batch_size: int = 64, reward_batch_size: Optional[int] = None,
-                 reinit_stages: bool = True,
-                 steps_per_epoch: Optional[int] = None, w_lr: float = 0.04, w_lr_min: float = 0.0,
-                 w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
-                 weight_training: str = "mixture",
-                 supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
-                 threads: Optional[int] = 1, batch_size: Optional[int] = None,
-                 prune_dead_ops: Optional[bool] = None, options: Optional[Dict[str, Sequence[str]]] = None,
-                 preset: Optional[str] = None) -> None:
+                   w: Union[Number, Sequence[Number], Dict[str, Any]] = -1.5,
+                   w_below: Union[None, Number, Sequence[Number], Dict[str, Any]] = 1.5,
+                   targets: Optional[Dict[str, Sequence[Number]]] = None,
+                   target_range: Sequence[float] = (0.0, 1.0), target_spacing: str = "log",
+                   rank_temperature: float = 0.5,
+                   accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
+                   n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.05,
+                   policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
+                   baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 8,
+                   proposal_draws: int = 1024, skip_dominated: bool = True, n_initial: Optional[int] = None,
+                   keep: Union[None, Sequence[int], Dict[str, Sequence[int]]] = None,
+                   stage_evaluations: Optional[int] = None,
+                   C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,
+                   epochs: Union[int, Sequence[int]] = 10, warmup_epochs: Union[int, Sequence[int]] = 3,
+                   interval: int = 4, search_batch_size: int = 64, reward_batch_size: Optional[int] = None,
+                   reinit_stages: bool = True,
+                   steps_per_epoch: Optional[int] = None, w_lr: float = 0.04, w_lr_min: float = 0.0,
+                   w_momentum: float = 0.9, w_weight_decay: float = 3e-4, grad_clip: Optional[float] = 5.0,
+                   weight_training: str = "mixture",
+                   supernet_kwargs: Optional[Dict[str, Any]] = None, device: Optional[str] = None,
+                   threads: Optional[int] = 1, batch_size: Optional[int] = None,
+                   prune_dead_ops: Optional[bool] = None, options: Optional[Dict[str, Sequence[str]]] = None,
+                   preset: Optional[str] = None) -> None:
         _choice("mode", mode, MODES)
         _choice("reward", reward, REWARDS)
         _choice("weight_training", weight_training, WEIGHT_TRAINING)
@@ -108,6 +109,7 @@ class TNDNAS(CandidateGenerator):
         self.mode, self.n_policies, self.reward = mode, n_policies, reward
         self.w, self.w_below, self.targets = w, w_below, targets
         self.target_range = tuple(float(v) for v in target_range)
+        self.target_spacing = target_spacing
         self.rank_temperature, self.accuracy, self.costs = float(rank_temperature), accuracy, costs
         self.n_calibration, self.samples = n_calibration, samples
         self.policy_lr, self.policy_betas = float(policy_lr), tuple(float(b) for b in policy_betas)
@@ -136,7 +138,7 @@ class TNDNAS(CandidateGenerator):
         self.options, self.preset = options, preset
         # validates w / w_below / range early (per-cost mappings again in setup, once the costs are known)
         Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
-              w_below, None, self.target_range)
+              w_below, None, self.target_range, target_spacing)
 
     @property
     def needs_data(self) -> bool:
@@ -176,7 +178,8 @@ class TNDNAS(CandidateGenerator):
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
                                    grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
                                    valid=self.adapter_.allowed_mask(self.options))
-        self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range)
+        self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range,
+                            self.target_spacing)
         self.rng_ = np.random.default_rng(int(ctx.seed))
         self.experience_ = Experience(self.adapter_, self.accuracy_, self.from_error_, self.costs_, ctx.measure)
         self.proposed_: set = set()

@@ -99,6 +99,10 @@ def pareto_reward(ranks: np.ndarray, costs: np.ndarray, targets: np.ndarray, w: 
     return pareto_score(ranks, temperature)[None, :] * soft_constraint_factor(costs, targets, w, w_below)
 
 
+#: how calibrated targets are spread between the cheapest and the costliest calibration cell
+SPACINGS = ("log", "linear", "quantile")
+
+
 class Sweep:
     """The (target, w) points of a TND-NAS run, one per policy (module docstring).
 
@@ -111,7 +115,10 @@ class Sweep:
     def __init__(self, costs: Sequence[str], n: int, w: Union[Number, Sequence[Number]] = -1.5,
                  w_below: Union[None, Number, Sequence[Number]] = 1.5,
                  targets: Optional[Dict[str, Sequence[Number]]] = None,
-                 target_range: Tuple[float, float] = (0.0, 1.0)) -> None:
+                 target_range: Tuple[float, float] = (0.0, 1.0), target_spacing: str = "log") -> None:
+        if target_spacing not in SPACINGS:
+            raise ValueError(f"target_spacing {target_spacing!r}; accepted: {', '.join(SPACINGS)}")
+        self.spacing = target_spacing
         self.costs = list(costs)
         self.n = int(n)
         self.w_matrix = _per_cost(w, self.costs, self.n, "w")
@@ -151,7 +158,13 @@ class Sweep:
             raise ValueError("cost objectives must be positive for the soft-constraint reward; "
                              f"calibration saw {dict(zip(self.costs, lo.tolist()))}")
         hi = np.maximum(hi, lo * (1 + 1e-9))
-        self.targets = lo[None, :] * (hi / lo)[None, :] ** self.q[:, None]
+        q = self.q[:, None]
+        if self.spacing == "log":
+            self.targets = lo[None, :] * (hi / lo)[None, :] ** q
+        elif self.spacing == "linear":
+            self.targets = np.maximum(lo[None, :] + (hi - lo)[None, :] * q, 1e-3 * lo[None, :])
+        else:  # quantiles of the calibration costs (the range clipped to [0, 1])
+            self.targets = np.quantile(c, np.clip(self.q, 0.0, 1.0), axis=0).reshape(self.n, len(self.costs))
 
     def w(self) -> np.ndarray:
         """(n_policies, n_costs) exponents above the targets."""
