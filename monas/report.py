@@ -1,10 +1,12 @@
 """Report of a ParetoArchive: the feasible front as a text/CSV/HTML table and a Pareto plot (PNG).
 
-Plot (matplotlib's Agg canvas, no pyplot state): with two objectives, one panel (first objective on x); with more, one panel per pair of
-objectives (every pair, in label order), each a 2-D projection. Every evaluation with finite
-values is a grey dot, infeasible ones a red x, the feasible front blue circles; the front is
-joined by a line only in the 2-objective plot, where it is a real trade-off curve (projections of
-a higher-dimensional front are not). Axes carry the label and direction of each objective.
+Plot (matplotlib's Agg canvas, no pyplot state): with two objectives, one panel (first objective
+on x); with more, one panel per pair of objectives (every pair, in label order). Each panel draws
+that pair's own non-dominated set over the feasible points (not a projection of the whole
+front, whose points would look dominated in 2-D), joined by a line and labelled with evaluation
+numbers; feasible points are grey dots, infeasible ones red x; every constraint on an axis is a
+dashed line with its infeasible side shaded; the knee of the whole front is a gold star. Axes
+carry each objective's label, unit and direction.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from monas.archive import ParetoArchive
+from monas.constraint import Constraint
 from monas.objective import MAXIMIZE
 
 _FIXED = ("number", "generator", "key")
@@ -113,7 +116,37 @@ td,th{{border:1px solid #bbb;padding:2px 8px;text-align:right}} tr.knee{{backgro
     path.write_text(doc)
 
 
-def plot_front(archive: ParetoArchive, path: Path) -> None:
+def _constraints(archive: ParetoArchive) -> List[Constraint]:
+    """The run's constraints, read back from the evaluations' violation keys ("latency <= 7")."""
+    texts: Dict[str, None] = {}
+    for e in archive.evaluations:
+        texts.update(dict.fromkeys(e.violations))
+    out = []
+    for text in texts:
+        try:
+            out.append(Constraint.parse(text))
+        except ValueError:
+            continue
+    return [c for c in out if c.objective in archive.labels]
+
+
+def _pair_front(F2: np.ndarray) -> np.ndarray:
+    """Row indices of the non-dominated rows of a 2-column minimisation array."""
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    if not len(F2):
+        return np.empty(0, dtype=int)
+    return np.asarray(NonDominatedSorting().do(F2, only_non_dominated_front=True), dtype=int)
+
+
+def _with_bound(limits, bound: float):
+    """Axis limits widened so a constraint bound and a strip beyond it are in view."""
+    lo, hi = limits
+    pad = 0.06 * (max(hi, bound) - min(lo, bound) or 1.0)
+    return min(lo, bound - pad), max(hi, bound + pad)
+
+
+def plot_front(archive: ParetoArchive, path: Path, max_labels: int = 30) -> None:
     """Write the Pareto plot PNG (matplotlib Agg backend; see the module docstring)."""
     # Figure + Agg canvas directly: no pyplot, so the caller's global backend is left alone.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -123,33 +156,63 @@ def plot_front(archive: ParetoArchive, path: Path) -> None:
     pairs = list(itertools.combinations(range(m), 2)) if m > 1 else [(0, 0)]
     ncols = min(3, len(pairs))
     nrows = math.ceil(len(pairs) / ncols)
-    fig = Figure(figsize=(5.2 * ncols, 4.2 * nrows))
+    fig = Figure(figsize=(5.6 * ncols, 4.6 * nrows))
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     natural = archive.F() * archive.signs  # back to natural units, NaN where failed
+    F = archive.F()
     ok = archive.sortable_mask()
-    infeasible = ok & ~archive.feasible_mask()
-    front = archive.front()
-    Fr = archive.F(front) * archive.signs if front else np.empty((0, m))
+    feasible = archive.feasible_mask()
+    infeasible = ok & ~feasible
+    numbers = np.array([e.number for e in archive.evaluations])
+    knee = archive.knee()
+    knee_row = next((r for r, e in enumerate(archive.evaluations) if knee is not None and e is knee), None)
+    constraints = _constraints(archive)
     for ax, (i, j) in zip(axes.flat, pairs):
         x = natural[:, i]
         y = natural[:, j] if m > 1 else np.zeros(len(natural))
-        ax.scatter(x[ok & ~infeasible], y[ok & ~infeasible], s=6, c="0.7", label="feasible", rasterized=True)
+        ax.scatter(x[feasible], y[feasible], s=6, c="0.65", label="feasible", rasterized=True)
         if infeasible.any():
             ax.scatter(x[infeasible], y[infeasible], s=14, marker="x", c="tab:red", linewidths=0.8,
                        label="infeasible", rasterized=True)
-        if len(Fr):
-            fy = Fr[:, j] if m > 1 else np.zeros(len(Fr))
-            style = "-o" if m == 2 else "o"
-            ax.plot(Fr[:, i], fy, style, c="tab:blue", ms=5, lw=1.2, label="feasible front")
+        rows = np.flatnonzero(feasible)
+        cols = [i, j] if m > 1 else [i]
+        front_rows = rows[_pair_front(F[rows][:, cols])] if len(rows) else rows
+        if len(front_rows):
+            front_rows = front_rows[np.argsort(x[front_rows], kind="stable")]
+            ax.plot(x[front_rows], y[front_rows], "-o", c="tab:blue", ms=5, lw=1.2,
+                    label=f"front of this pair ({len(front_rows)})")
+            step = max(1, math.ceil(len(front_rows) / max_labels))
+            for r in front_rows[::step]:
+                ax.annotate(str(numbers[r]), (x[r], y[r]), textcoords="offset points", xytext=(4, 4), fontsize=7,
+                            color="tab:blue")
+        if knee_row is not None:
+            ax.plot([x[knee_row]], [y[knee_row]], marker="*", ms=16, c="gold", mec="black", mew=0.8, ls="none",
+                    label=f"knee (evaluation {numbers[knee_row]})", zorder=5)
         ax.set_xlabel(_axis_name(archive.objectives[i]))
         if m > 1:
             ax.set_ylabel(_axis_name(archive.objectives[j]))
+        ax.autoscale_view()
+        for c in constraints:
+            k = archive.labels.index(c.objective)
+            if k == i:
+                lo, hi = _with_bound(ax.get_xlim(), c.bound)
+                ax.axvline(c.bound, c="tab:red", lw=1, ls="--", label=f"{c}")
+                ax.axvspan(c.bound, max(hi, c.bound), color="tab:red", alpha=0.08) if c.op == "<=" else \
+                    ax.axvspan(min(lo, c.bound), c.bound, color="tab:red", alpha=0.08)
+                ax.set_xlim(lo, hi)
+            elif m > 1 and k == j:
+                lo, hi = _with_bound(ax.get_ylim(), c.bound)
+                ax.axhline(c.bound, c="tab:red", lw=1, ls="--", label=f"{c}")
+                ax.axhspan(c.bound, max(hi, c.bound), color="tab:red", alpha=0.08) if c.op == "<=" else \
+                    ax.axhspan(min(lo, c.bound), c.bound, color="tab:red", alpha=0.08)
+                ax.set_ylim(lo, hi)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
+        ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
-    fig.suptitle(f"{len(archive)} evaluations, {len(front)} on the feasible front")
+    fig.suptitle(f"{len(archive)} evaluations, {len(archive.front())} on the feasible front; each panel shows "
+                 f"that pair's own non-dominated set (numbers: evaluation numbers; shaded: infeasible)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
