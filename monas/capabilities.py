@@ -11,7 +11,7 @@ generator whose space lacks one, naming the missing capability. A space offers:
 - ``enumerable``: ``all()``, every architecture of the space (small spaces);
 - ``supernet``: ``supernet(mode=...)``, a weight-sharing network, plus the protocols it names in
   the space's ``supernet_protocols`` (``supernet.single_path``, ``supernet.mixture``; see
-  ``docs/search_space_protocol.md``).
+  ``search_spaces/README.md``).
 """
 from __future__ import annotations
 

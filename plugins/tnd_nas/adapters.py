@@ -20,7 +20,7 @@ optional parts widen it:
   accuracy of the two forms is exactly equal, and leaves it off in the black-box mode, where a
   benchmark table trained each form separately.
 - one-shot: the space's supernet with the single-path protocol (``net.arch_to_weights(arch)``
-  and ``net(x, weights, edge_weights)``; ``docs/search_space_protocol.md``).
+  and ``net(x, weights, edge_weights)``; ``search_spaces/README.md``).
 """
 from __future__ import annotations
 

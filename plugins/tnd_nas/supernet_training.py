@@ -168,7 +168,7 @@ class OneShotSearch:
         for method in ("arch_to_weights", "forward"):
             if not callable(getattr(net, method, None)):
                 raise ValueError(f"tnd_nas one-shot: the supernet of space {self.adapter.name!r} has no {method}(); "
-                                 "it must offer the single-path protocol (docs/search_space_protocol.md)")
+                                 "it must offer the single-path protocol (search_spaces/README.md)")
         self.net_ = use_batch_statistics(net).to(self.device)
         self.paths_: Dict[bytes, Tuple[Dict[str, torch.Tensor], Optional[Dict[str, torch.Tensor]]]] = {}
         self.optimizer_ = torch.optim.SGD(self.net_.parameters(), lr=s.w_lr, momentum=s.w_momentum,
