@@ -77,5 +77,6 @@ setup(
         "monas.search_spaces": SEARCH_SPACES,
         "monas.objectives": OBJECTIVES,
         "monas.datasets": DATASETS,
+        "pytest11": ["monas = monas.testing.plugin"],
     },
 )

@@ -1,8 +1,10 @@
 """Contract tests run over every registered generator (built with its ``contract_params``).
 
-Each generator runs through the engine on the NB201 space with table objectives and the digits
-data in its context, must propose only architectures of the space, and must resume exactly from
-its ``state_dict`` after a round trip through ``torch.save``.
+The installed suite of ``monas.testing`` runs every generator on every registered space it can
+search (and checks the refusal of the others); here, in addition, each generator runs through
+the engine on the NB201 space with table objectives and the digits data in its context, must
+propose only architectures of the space, and must resume exactly from its ``state_dict`` after a
+round trip through ``torch.save``.
 """
 import io
 
@@ -14,6 +16,10 @@ from monas.datasets import load_digits
 from monas.engine import Engine
 from monas.objectives.tabular import TabularObjective
 from monas.registry import GENERATORS, SEARCH_SPACES
+
+from monas.testing.test_generator_contract import (  # noqa: E402,F401
+    test_generator_refuses_a_space_it_cannot_search_before_any_work,
+    test_generator_runs_in_the_engine_and_resumes_exactly as test_every_searchable_pair_runs_and_resumes_exactly)
 
 NAMES = GENERATORS.names()
 

@@ -44,6 +44,8 @@ class DartsSpace(SearchSpace):
     supernet_protocols = ("single_path", "mixture")
     #: the ``supernet`` keyword that sets its depth (cells)
     supernet_depth = "layers"
+    #: a small network and supernet for the contract tests (monas.testing)
+    contract_params = {"C": 4, "layers": 3, "search_C": 4, "search_layers": 3}
     ops = GENOTYPE_OPS
 
     def __init__(self, C: int = 36, layers: int = 20, num_classes: int = 10, in_channels: int = 3,

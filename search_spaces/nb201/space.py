@@ -87,6 +87,8 @@ class NB201Space(SearchSpace):
     supernet_protocols = ("single_path", "mixture")
     #: the ``supernet`` keyword that sets its depth (cells per stage)
     supernet_depth = "N"
+    #: a small network and supernet for the contract tests (monas.testing)
+    contract_params = {"C": 4, "N": 1}
     ops = OPS
     edges = EDGES
 
