@@ -70,6 +70,7 @@ setup(
         "test": ["pytest>=7"],
         "onnx": ["onnx>=1.15", "onnxscript>=0.2"],  # monas export writes model.onnx with these
         "pandas": ["pandas>=1.5"],  # SearchResult.to_dataframe()
+        "parquet": ["pyarrow>=10"],  # the tabular objective reads .parquet tables
     },
     entry_points={
         "console_scripts": ["monas = monas.cli:main"],

@@ -174,7 +174,8 @@ def check_run_dir(run_dir: str, path: str = "run_dir") -> None:
 
 
 def _check_table(obj: Any, space: Any, path: str) -> None:
-    """A table objective's file: CSV(.gz) whose rows name architectures of ``space``."""
+    """A table objective's rows name architectures of ``space`` (their keys, through ``key_map``,
+    or their variable columns); the error shows a table key beside a key of the space."""
     table = getattr(obj, "table_", None)
     if table is None or not hasattr(table, "keys"):
         return
@@ -182,20 +183,24 @@ def _check_table(obj: Any, space: Any, path: str) -> None:
     try:
         table.keys(space)
     except Exception as exc:
-        raise ConfigError(f"{path}.params.table: {given or table.path.name!r}: {_first_line(exc)}; accepted: a "
-                          f"CSV(.gz) with an 'arch_str' column or one column per space variable") from None
+        raise ConfigError(f"{path}.params.table: {given or table.path.name!r}: {_first_line(exc)}") from None
 
 
 def _check_table_file(params: Mapping[str, Any], path: str) -> None:
     table = params.get("table")
     if not isinstance(table, str):
         return
+    from monas.objectives.tabular import ACCEPTED, table_format
+
     p = Path(table).expanduser()
-    accepted = "a CSV file (.csv or .csv.gz) laid out like the NB201 table"
+    accepted = f"{ACCEPTED} laid out like the NB201 table"
     if not p.is_file():
         raise ConfigError(f"{path}.params.table: {table!r} does not exist; accepted: {accepted}")
-    if not (p.name.endswith(".csv") or p.name.endswith(".csv.gz")):
-        raise ConfigError(f"{path}.params.table: {table!r} is not a CSV file; accepted: {accepted}")
+    fmt = table_format(p)
+    if fmt is None:
+        raise ConfigError(f"{path}.params.table: {table!r} is not a CSV, JSON or Parquet file; accepted: {accepted}")
+    if fmt != "csv":
+        return
     import gzip
 
     try:
