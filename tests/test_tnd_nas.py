@@ -363,3 +363,13 @@ def test_paper_preset_searches_darts_with_the_dev_op_sets_and_per_cell_keep_sche
         for cell, allowed in (("normal", normal_allowed), ("reduce", reduce_allowed)):
             assert {op for op, _ in e.arch.genotype[cell]} <= allowed
     assert gen.sweep_.targets[:, 0].tolist() == [4.4, 3.2, 2.5]
+
+
+def test_dominance_filter_needs_a_strictly_cheaper_front_point():
+    from monas.plugins.tnd_nas.proposals import FrontFilter
+
+    front = FrontFilter(np.array([93.0]), np.array([[0.5, 2.0]]))
+    assert front.dominated(np.array([0.6, 2.0]), ref_acc=90.0)  # costs more in one, as much in the other
+    assert not front.dominated(np.array([0.5, 2.0]), ref_acc=90.0)  # a cost tie predicts nothing
+    assert not front.dominated(np.array([0.4, 3.0]), ref_acc=90.0)  # cheaper in one cost
+    assert not front.dominated(np.array([0.6, 2.5]), ref_acc=94.0)  # the policy already beats that point

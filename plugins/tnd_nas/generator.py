@@ -80,7 +80,7 @@ class TNDNAS(CandidateGenerator):
                    n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.05,
                    policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
                    baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 8,
-                   proposal_draws: int = 1024, skip_dominated: bool = True, n_initial: Optional[int] = None,
+                   proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
                    keep: Union[None, Sequence[int], Dict[str, Sequence[int]]] = None,
                    stage_evaluations: Optional[int] = None,
                    C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,

@@ -36,7 +36,11 @@ class FrontFilter:
         better = self.front_acc > ref_acc
         if not better.any():
             return False
-        return bool(np.any(np.all(self.front_costs[better] <= np.asarray(costs)[None, :], axis=1)))
+        # a point that costs exactly as much predicts nothing: the candidate may beat it (discrete
+        # costs such as params tie often); only a point cheaper in some cost and no dearer in any
+        c = np.asarray(costs)[None, :]
+        fc = self.front_costs[better]
+        return bool(np.any(np.all(fc <= c, axis=1) & np.any(fc < c, axis=1)))
 
 
 def propose(policies, k: int, adapter, rng: np.random.Generator, known: Set[str], known_codes: Set[bytes],
