@@ -101,6 +101,14 @@ def cmd_validate(args) -> int:
 def cmd_list(args) -> int:
     for registry in (GENERATORS, SEARCH_SPACES, OBJECTIVES, DATASETS):
         print(f"{registry.kind}s: {', '.join(registry.names())}")
+    if getattr(args, "compat", False):
+        from monas.compatibility import compatibility_lines
+
+        print("generators x spaces:")
+        for line in compatibility_lines():
+            print(f"  {line}")
+    else:
+        print("(monas list --compat: which generator can search which space)")
     return 0
 
 
@@ -187,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
     ls = sub.add_parser("list", help="registered generators, spaces, objectives, datasets",
                         description="List the registered generators, search spaces, objectives and datasets.")
+    ls.add_argument("--compat", action="store_true",
+                    help="also show which generators can search which spaces (the capability each lacks); "
+                         "loads every plugin, so it takes a few seconds")
     ls.set_defaults(func=cmd_list)
     r = sub.add_parser("report", help="front table, CSV, HTML and PNG plot of a run directory",
                        description="Write the front table, CSV, HTML and PNG plot of a run directory.")

@@ -98,6 +98,16 @@ def test_sweep_calibrates_geometric_targets_and_cycles_w():
     assert sweep.w()[:, 0].tolist() == [-1.0, -0.5, -1.0] and sweep.w_below() is None
 
 
+def test_calibrated_targets_stay_within_the_hard_bounds_of_the_costs():
+    costs = np.array([[1.0, 2.0], [4.0, 8.0], [2.0, 3.0], [3.0, 20.0]])
+    sweep = Sweep(["params", "lat"], n=3)
+    sweep.calibrate(costs, upper=np.array([np.inf, 10.0]))  # constraint lat <= 10
+    # the span of the feasible cells (the 20-ms one is out), capped at the bound
+    np.testing.assert_allclose(sweep.targets, [[1.0, 2.0], [2.0, 4.0], [4.0, 8.0]])
+    sweep.calibrate(costs, upper=np.array([np.inf, 5.0]))
+    assert sweep.targets[:, 1].max() <= 5.0 and sweep.targets[:, 0].max() == 2.0
+
+
 def test_per_cost_w_leaves_a_zero_weighted_cost_out_of_the_reward():
     sweep = Sweep(["params", "lat"], n=2, w={"params": -1.5, "lat": [0.0, -1.0]}, w_below={"params": 1.5})
     assert sweep.w().tolist() == [[-1.5, 0.0], [-1.5, -1.0]]

@@ -255,7 +255,12 @@ class TNDNAS(CandidateGenerator):
         if not rows:
             raise ValueError(f"tnd_nas could not measure the costs {self.costs_} of any of {self.n_calibration} "
                              f"random architectures to place the targets (last error: {error}); give targets=...")
-        self.sweep_.calibrate(np.array(rows))
+        upper = np.full(len(self.costs_), np.inf)
+        for con in self.ctx_.constraints:  # [M] targets stay within the hard bounds of the costs
+            if con.objective in self.costs_ and con.op == "<=":
+                i = self.costs_.index(con.objective)
+                upper[i] = min(upper[i], float(con.bound))
+        self.sweep_.calibrate(np.array(rows), upper)
 
     def _costs(self, arch: Arch) -> np.ndarray:
         return np.array([float(self.ctx_.measure(arch, c)) for c in self.costs_])

@@ -148,11 +148,18 @@ class Sweep:
     def calibrated(self) -> bool:
         return self.targets is not None
 
-    def calibrate(self, cost_samples: np.ndarray) -> None:
-        """Targets from the costs (N, C) of random architectures (geometric spacing)."""
+    def calibrate(self, cost_samples: np.ndarray, upper: Optional[np.ndarray] = None) -> None:
+        """Targets from the costs (N, C) of random architectures (geometric spacing). ``upper``
+        (C,), optional: hard bounds of the costs (constraints ``cost <= b``); the targets span the
+        calibration costs up to the bound, not beyond it, so no policy aims at infeasible cells."""
         c = np.asarray(cost_samples, dtype=np.float64)
         if c.ndim != 2 or c.shape[1] != len(self.costs) or len(c) == 0:
             raise ValueError(f"calibration costs must be (N>0, {len(self.costs)}), got {c.shape}")
+        if upper is not None:
+            upper = np.asarray(upper, dtype=np.float64).reshape(-1)
+            feasible = np.all(c <= upper[None, :], axis=1)
+            if feasible.any():  # the span of the feasible calibration cells, capped at the bounds
+                c = np.minimum(c[feasible], upper[None, :])
         lo, hi = c.min(axis=0), c.max(axis=0)
         if np.any(lo <= 0):
             raise ValueError("cost objectives must be positive for the soft-constraint reward; "

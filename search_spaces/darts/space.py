@@ -40,7 +40,7 @@ class DartsSpace(SearchSpace):
     """
 
     name = "darts"
-    #: the supernet offers both protocols of docs/search_space_protocol.md
+    #: the supernet offers both protocols of search_spaces/README.md
     supernet_protocols = ("single_path", "mixture")
     #: the ``supernet`` keyword that sets its depth (cells)
     supernet_depth = "layers"

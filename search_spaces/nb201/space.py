@@ -83,7 +83,7 @@ class NB201Space(SearchSpace):
     """
 
     name = "nb201"
-    #: the supernet offers both protocols of docs/search_space_protocol.md
+    #: the supernet offers both protocols of search_spaces/README.md
     supernet_protocols = ("single_path", "mixture")
     #: the ``supernet`` keyword that sets its depth (cells per stage)
     supernet_depth = "N"
