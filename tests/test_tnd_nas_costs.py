@@ -44,9 +44,9 @@ def _latency():
                             clock="thread")
 
 
-def _black_box(w, seed=0):
+def _black_box(w, seed=0, reward="product"):
     space = LayerSpace(n_layers=6, width=16)
-    gen = TNDNAS(mode="black_box", n_policies=1, reward="product", w={"latency": w}, w_below=None,
+    gen = TNDNAS(mode="black_box", n_policies=1, reward=reward, w={"latency": w}, w_below=None,
                  n_calibration=4, n_initial=4, policy_steps=5, samples=8)
     engine = Engine(space, {"accuracy": ConvAccuracy(), "latency": _latency()}, [("tnd_nas", gen, 1.0)],
                     budget=Budget(evaluations=24), seed=seed)
@@ -55,9 +55,10 @@ def _black_box(w, seed=0):
     return engine.evaluator.value(derived, "latency"), derived
 
 
-def test_black_box_measured_latency_in_the_reward_moves_the_policy_to_faster_networks():
-    slow, slow_arch = _black_box(0.0)  # w = 0: the reward is the accuracy alone -> convs everywhere
-    fast, fast_arch = _black_box(-2.0)
+@pytest.mark.parametrize("reward", ["product", "pareto"])
+def test_black_box_measured_latency_in_the_reward_moves_the_policy_to_faster_networks(reward):
+    slow, slow_arch = _black_box(0.0)  # product with w = 0: the reward is the accuracy alone -> convs
+    fast, fast_arch = _black_box(-2.0, reward=reward)
     assert fast_arch.genotype.count("skip") > slow_arch.genotype.count("skip")
     assert fast < 0.5 * slow, (fast_arch.key, fast, slow_arch.key, slow)
 
