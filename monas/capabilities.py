@@ -25,7 +25,8 @@ CAPABILITIES: Dict[str, str] = {
     "supernet": "supernet(mode=...) gives a weight-sharing network",
     "supernet.single_path": "the supernet runs one architecture's path: forward(x, *net.arch_to_weights(arch))",
     "supernet.mixture": ("the supernet mixes every op of every edge: arch_shapes(), new_arch_parameters(), "
-                         "derive_genotype(weights) and forward(x, weights) with softmax weights"),
+                         "derive_genotype(weights) and forward(x, weights) with softmax weights, and the space "
+                         "describes its cells with mixture_layout() and cell_ops(arch)"),
 }
 
 
@@ -52,6 +53,8 @@ def offered(space) -> FrozenSet[str]:
     if _overrides(space, "supernet"):
         caps.add("supernet")
         for protocol in getattr(space, "supernet_protocols", ()):
+            if protocol == "mixture" and not callable(getattr(space, "mixture_layout", None)):
+                continue  # the DARTS family reads the cell layout from mixture_layout()
             caps.add(f"supernet.{protocol}")
     return frozenset(caps)
 

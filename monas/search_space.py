@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -20,6 +20,31 @@ class Choice:
 
     name: str
     options: Tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    """How a cell space's mixture supernet is laid out (capability ``supernet.mixture``), given by
+    ``space.mixture_layout()`` so DARTS-family methods never read a space's name.
+
+    ``cell_types``: the cell types, each with its own architecture weights; ``node_edges``: per
+    intermediate node, the supernet edge indices entering it; ``ops``: the supernet's op columns,
+    in order; ``edges_per_node``: in-edges a derived node keeps (DARTS 2) or None (every edge, the
+    op may be ``none``); ``depth_keyword`` / ``search_depth``: the ``supernet`` keyword of its
+    depth and a small default; ``param_free``: the parameter-free ops (the collapse watch);
+    ``op_sets``: op implementations the supernet offers (``op_set=``); ``custom_ops``: whether
+    ``supernet(ops=[...])`` may choose a subset of the op columns.
+    """
+
+    cell_types: Tuple[str, ...]
+    node_edges: Tuple[Tuple[int, ...], ...]
+    ops: Tuple[str, ...]
+    edges_per_node: Optional[int]
+    depth_keyword: str
+    search_depth: int
+    param_free: Tuple[str, ...] = ()
+    op_sets: Tuple[str, ...] = ("darts",)
+    custom_ops: bool = False
 
 
 class SearchSpace(abc.ABC):

@@ -202,8 +202,8 @@ def test_search_settings_reject_bad_values():
         Darts(penalty="energy")
     with pytest.raises(ValueError, match="need a penalty"):
         Darts(lambdas=[0.0, 1.0])
-    with pytest.raises(ValueError, match="'darts' or 'nb201'"):
-        SpaceAdapter(type("S", (), {"name": "mobilenet"})())
+    with pytest.raises(ValueError, match="need the capability 'supernet.mixture'.*space 'mobilenet'"):
+        SpaceAdapter(type("S", (), {"name": "mobilenet"})())  # by capability, not by name
 
 
 # ---- saved-activation meter (exact byte counts) -----------------------------------------
@@ -247,3 +247,33 @@ def test_latency_penalty_reads_a_profiled_per_edge_table(tmp_path):
     assert float(pen.expected(onehot, adapter.all_ops)) == pytest.approx(lut_estimate(table, NB201.encode(arch)))
     with pytest.raises(ValueError, match="NB201 only"):
         HardwarePenalty("latency", SpaceAdapter(DARTS), {}, (1, 8, 8), latency_table=str(path))
+
+
+def test_darts_family_searches_by_capability_not_by_space_name():
+    """A space under another name with the same cell layout is searched like nb201."""
+    from monas.budget import Budget
+    from monas.datasets import load_digits
+    from monas.engine import Engine
+    from monas.objective import MAXIMIZE, Measurement, Objective
+    from monas.registry import GENERATORS, OBJECTIVES
+    from monas.search_spaces.nb201 import NB201Space
+
+    class RenamedCells(NB201Space):
+        name = "my_cells"
+
+    class OpCount(Objective):
+        direction = MAXIMIZE
+        cheap = True
+
+        def measure(self, arch, ctx):
+            return Measurement(float(sum(op != "none" for op in arch.genotype)))
+
+    space = RenamedCells(C=4, N=1)
+    for name in ("darts", "pc_darts"):
+        cls = GENERATORS.get(name)
+        gen = cls(**cls.contract_params)
+        engine = Engine(space, {"ops": OpCount(), "params": OBJECTIVES.create("params")}, [(name, gen, 1.0)],
+                        budget=Budget(evaluations=2), seed=0, data=load_digits(size=8))
+        archive = engine.optimize()
+        assert archive.evaluations and all(e.arch.space == "my_cells" for e in archive.evaluations)
+        assert all(e.state.value == "complete" for e in archive.evaluations)

@@ -63,15 +63,16 @@ class HardwarePenalty:
     def _latency_table(self, path):
         if path is None:
             raise ValueError("penalty 'latency' needs latency_table=PATH (a table from `python -m monas.profiling`)")
-        if self.adapter.name != "nb201":
-            raise ValueError(f"penalty 'latency' needs a per-edge latency table, which monas.profiling makes for "
-                             f"NB201 only (the {self.adapter.name!r} space's choices have no 'none' option); "
-                             f"use penalty 'params' or 'flops' here")
+        if self.adapter.edges_per_node is not None or "none" not in self.adapter.all_ops:
+            raise ValueError(f"penalty 'latency' needs a per-edge latency table with a 'none' option on every edge, "
+                             f"which monas.profiling makes for cells that keep every edge (NB201 only); the "
+                             f"{self.adapter.name!r} space chooses its edges: use penalty 'params' or 'flops' here")
         from monas.profiling import load_table
 
         lut = load_table(path)
-        if lut.get("space") != "nb201":
-            raise ValueError(f"latency table {str(path)!r} is for space {lut.get('space')!r}, not 'nb201'")
+        if lut.get("space") != self.adapter.name:
+            raise ValueError(f"latency table {str(path)!r} is for space {lut.get('space')!r}, not "
+                             f"{self.adapter.name!r}")
         bad = [i for i, row in enumerate(lut["options"]) if tuple(row) != self.ops]
         if bad or len(lut["options"]) != self.adapter.num_edges:
             raise ValueError(f"latency table {str(path)!r}: expected {self.adapter.num_edges} rows of options "

@@ -53,7 +53,8 @@ class Relaxation:
         self.adapter = adapter
         self.ops = tuple(ops)
         # ops a derived architecture may use (DARTS genotypes never hold `none`; NB201 may)
-        self.derivable = np.array([not (op == "none" and adapter.name == "darts") for op in self.ops])
+        # a space that keeps edges_per_node in-edges never derives 'none' (the edge is dropped instead)
+        self.derivable = np.array([not (op == "none" and adapter.edges_per_node is not None) for op in self.ops])
 
     # ---- parameters -------------------------------------------------------------------
     def new_parameters(self, net: nn.Module, seed: int, std: float = 1e-3) -> Dict[str, nn.Parameter]:
@@ -135,10 +136,10 @@ class Relaxation:
                 lp = F.log_softmax(a.detach().cpu().double(), dim=-1).numpy()
                 lp[:, ~self.derivable] = -np.inf
                 op_logp[t] = lp
-            if self.adapter.name == "darts":
+            if self.adapter.edges_per_node is not None:
                 ranked = darts_genotypes(op_logp, self.ops, self.adapter.node_edges, self.pair_logp(params), k)
             else:
-                ranked = edge_genotypes(op_logp["cell"], self.ops, k)
+                ranked = edge_genotypes(op_logp[self.adapter.cell_types[0]], self.ops, k)
         for score, genotype in ranked:
             out.append((float(score), self.adapter.to_arch(genotype)))
         return out

@@ -1,62 +1,46 @@
-"""What the DARTS-family plugins need to know about a cell space, for DARTS and NB201.
+"""What the DARTS-family plugins need to know about a cell space, from what the space offers.
 
-A :class:`SpaceAdapter` hides the differences between the two cell spaces the one-shot
-plugins search:
+A :class:`SpaceAdapter` reads the space's :class:`monas.search_space.CellLayout`
+(``space.mixture_layout()``, part of the ``supernet.mixture`` capability) and never its name:
 
-- how to build the space's supernet at the search size (``C`` and ``layers``: DARTS cells, or
-  NB201 cells per stage) for the data's channels and classes;
+- how to build the space's supernet at the search size (``C`` and the depth under the layout's
+  ``depth_keyword``) for the data's channels and classes;
 - which edges enter each intermediate node (``node_edges``), for per-node softmaxes and
   Gumbel-Top2 edge sampling;
-- whether the derivation keeps 2 in-edges per node (DARTS) or every edge (NB201);
-- how a derived cell turns into an ``Arch`` of the space, and how many parameter-free ops a
-  cell holds (the collapse watch).
+- whether the derivation keeps ``edges_per_node`` in-edges per node (DARTS 2) or every edge
+  (NB201, where an edge may hold ``none``);
+- how a derived cell turns into an ``Arch`` of the space (``space.from_genotype``), and how many
+  parameter-free ops a cell holds (the collapse watch, ``space.cell_ops``).
 """
 from __future__ import annotations
 
 from typing import Dict, Optional, Sequence, Tuple
 
 from monas.arch import Arch
-
-# Parameter-free ops of each space (the "collapse" ops of DARTS-like searches).
-PARAM_FREE = {
-    "darts": ("skip_connect", "max_pool_3x3", "avg_pool_3x3"),
-    "nb201": ("skip_connect", "avg_pool_3x3", "none"),
-}
-TINY_LAYERS = {"darts": 5, "nb201": 1}
-PAPER_LAYERS = {"darts": 8, "nb201": 5}
+from monas.capabilities import CAPABILITIES, CapabilityError
 
 
 class SpaceAdapter:
     """Space-specific parts of a DARTS-family search (see module docstring).
 
-    ``space`` is a DartsSpace or an NB201Space (by ``space.name``); other spaces raise a
-    ValueError naming the accepted ones.
+    A space without ``mixture_layout()`` raises :class:`monas.capabilities.CapabilityError`
+    naming the ``supernet.mixture`` capability (the engine refuses such a space before any work).
     """
 
     def __init__(self, space) -> None:
-        name = getattr(space, "name", None)
-        if name not in ("darts", "nb201"):
-            raise ValueError(f"DARTS-family plugins search the 'darts' or 'nb201' cell space; got space {name!r}")
+        layout = getattr(space, "mixture_layout", None)
+        if not callable(layout) or not callable(getattr(space, "cell_ops", None)):
+            raise CapabilityError(f"DARTS-family plugins need the capability 'supernet.mixture' "
+                                  f"({CAPABILITIES['supernet.mixture']}); space {getattr(space, 'name', space)!r} "
+                                  "does not offer it")
         self.space = space
-        self.name = name
-        if name == "darts":
-            from monas.search_spaces.darts.genotype import CELL_TYPES, NODE_SLICES, PRIMITIVES
-
-            self.cell_types: Tuple[str, ...] = tuple(CELL_TYPES)
-            self.node_edges: Tuple[Tuple[int, ...], ...] = tuple(
-                tuple(range(s.start, s.stop)) for s in NODE_SLICES)
-            self.all_ops: Tuple[str, ...] = tuple(PRIMITIVES)
-            self.edges_per_node: Optional[int] = 2
-        else:
-            from monas.search_spaces.nb201.space import EDGES, OPS
-
-            self.cell_types = ("cell",)
-            groups: Dict[int, list] = {}
-            for e, (i, _) in enumerate(EDGES):
-                groups.setdefault(i, []).append(e)
-            self.node_edges = tuple(tuple(groups[i]) for i in sorted(groups))
-            self.all_ops = tuple(OPS)
-            self.edges_per_node = None
+        self.name = space.name
+        self.layout = layout()
+        self.cell_types: Tuple[str, ...] = tuple(self.layout.cell_types)
+        self.node_edges: Tuple[Tuple[int, ...], ...] = tuple(tuple(e) for e in self.layout.node_edges)
+        self.all_ops: Tuple[str, ...] = tuple(self.layout.ops)
+        self.edges_per_node: Optional[int] = self.layout.edges_per_node
+        self.op_sets: Tuple[str, ...] = tuple(self.layout.op_sets)
         self.num_edges = sum(len(g) for g in self.node_edges)
 
     # ---- supernet ---------------------------------------------------------------------
@@ -65,25 +49,26 @@ class SpaceAdapter:
                         partial_channels: Optional[int] = None) -> Dict:
         """Keyword arguments of ``space.supernet`` (without ``mode``) for this search.
 
-        ``layers`` None takes the tiny default (DARTS 5 cells, NB201 1 cell per stage). ``ops``
-        and ``op_set`` exist only in the DARTS supernet; NB201 accepts only its own 5 ops.
+        ``layers`` None takes the layout's small default (DARTS 5 cells, NB201 1 cell per stage).
+        ``ops`` (a subset of the op columns) needs a layout with ``custom_ops``; ``op_set`` one of
+        the layout's ``op_sets``.
         """
-        layers = TINY_LAYERS[self.name] if layers is None else int(layers)
-        kw: Dict = {"C": int(C), "in_channels": int(in_channels), "num_classes": int(num_classes)}
+        layers = self.layout.search_depth if layers is None else int(layers)
+        kw: Dict = {"C": int(C), "in_channels": int(in_channels), "num_classes": int(num_classes),
+                    self.layout.depth_keyword: layers}
         if partial_channels is not None:
             kw["partial_channels"] = int(partial_channels)
-        if self.name == "darts":
-            kw["layers"] = layers
-            if ops is not None:
-                kw["ops"] = list(ops)
-            if op_set != "darts":
-                kw["op_set"] = op_set
-        else:
-            kw["N"] = layers
-            if ops is not None and tuple(ops) != self.all_ops:
-                raise ValueError(f"the NB201 supernet has the fixed ops {list(self.all_ops)}; got {list(ops)}")
-            if op_set != "darts":
-                raise ValueError(f"op_set={op_set!r} exists only in the DARTS space; NB201 has its own ops")
+        if ops is not None and tuple(ops) != self.all_ops:
+            if not self.layout.custom_ops:
+                raise ValueError(f"the {self.name!r} supernet has the fixed ops {list(self.all_ops)}; got {list(ops)}")
+            kw["ops"] = list(ops)
+        elif ops is not None and self.layout.custom_ops:
+            kw["ops"] = list(ops)
+        if op_set != "darts":
+            if op_set not in self.op_sets:
+                raise ValueError(f"op_set={op_set!r} does not exist in the {self.name!r} space; accepted: "
+                                 f"{', '.join(self.op_sets)}")
+            kw["op_set"] = op_set
         return kw
 
     def build_supernet(self, mode: str, **kwargs):
@@ -99,17 +84,15 @@ class SpaceAdapter:
 
     def cells(self, arch: Arch) -> Dict[str, Tuple[str, ...]]:
         """{cell type: op names of the cell's kept edges}."""
-        if self.name == "darts":
-            return {t: tuple(op for op, _ in arch.genotype[t]) for t in self.cell_types}
-        return {"cell": tuple(arch.genotype)}
+        return dict(self.space.cell_ops(arch))
 
     def parameter_free(self, arch: Arch) -> Dict[str, int]:
         """Collapse watch: parameter-free ops per cell type and skip-connects in the normal cell.
 
-        Keys: ``<cell type>`` (count of ops in ``PARAM_FREE[space]``) and ``skip`` (the
-        skip_connect count of the normal cell, NB201: of its one cell).
+        Keys: ``<cell type>`` (count of the layout's ``param_free`` ops) and ``skip`` (the
+        skip_connect count of the first cell type: DARTS normal, NB201 its one cell).
         """
-        free = PARAM_FREE[self.name]
+        free = self.layout.param_free
         cells = self.cells(arch)
         out = {t: sum(op in free for op in ops) for t, ops in cells.items()}
         out["skip"] = sum(op == "skip_connect" for op in cells[self.cell_types[0]])

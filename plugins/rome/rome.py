@@ -128,7 +128,7 @@ class Rome(OneShotGenerator):
 
     def supernet_options(self, adapter) -> Dict[str, Any]:
         ops = None
-        if adapter.name == "darts" and not self.include_none:
+        if adapter.edges_per_node is not None and not self.include_none:  # edges are chosen, not 'none'd
             ops = [op for op in adapter.all_ops if op != "none"]
         return {"mode": "gumbel", "ops": ops, "op_set": "darts", "partial_channels": None}
 

@@ -76,7 +76,7 @@ class SharpDarts(OneShotGenerator):
         self.w_lrs()  # validate the schedule settings now, not at the first ask
 
     def supernet_options(self, adapter) -> Dict[str, Any]:
-        op_set = self.op_set if adapter.name == "darts" else "darts"
+        op_set = self.op_set if self.op_set in adapter.op_sets else "darts"
         return {"mode": "mixture", "ops": None, "op_set": op_set, "partial_channels": None}
 
     def relaxation(self, adapter, ops):

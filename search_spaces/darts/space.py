@@ -18,7 +18,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from monas.arch import Arch
-from monas.search_space import ArchError, Choice, SearchSpace
+from monas.search_space import ArchError, CellLayout, Choice, SearchSpace
 from monas.search_spaces.darts.genotype import (
     CELL_TYPES, GENOTYPE_OPS, NUM_NODES, canonical_genotype, genotype_to_key,
     key_to_genotype,
@@ -122,6 +122,22 @@ class DartsSpace(SearchSpace):
         return Arch(self.name, genotype_to_key(genotype), genotype)
 
     # ---- graph --------------------------------------------------------------------------
+    def mixture_layout(self) -> CellLayout:
+        """Normal and reduction cells of 14 edges (node j reads the 2 inputs and the nodes before
+        it), the 8 DARTS ops in column order, 2 in-edges kept per node, ``layers`` cells."""
+        from monas.search_spaces.darts.genotype import NODE_SLICES, PRIMITIVES
+
+        return CellLayout(cell_types=tuple(CELL_TYPES),
+                          node_edges=tuple(tuple(range(s.start, s.stop)) for s in NODE_SLICES),
+                          ops=tuple(PRIMITIVES), edges_per_node=2, depth_keyword="layers", search_depth=5,
+                          param_free=("skip_connect", "max_pool_3x3", "avg_pool_3x3"),
+                          op_sets=("darts", "sharp"), custom_ops=True)
+
+    def cell_ops(self, arch: Arch) -> dict:
+        """{cell type: the ops of the cell's 8 kept edges}."""
+        genotype = self.check(arch).genotype
+        return {t: tuple(op for op, _ in genotype[t]) for t in CELL_TYPES}
+
     def to_graph(self, arch: Arch) -> Tuple[np.ndarray, np.ndarray]:
         """Op-edges as op-nodes; (adjacency (22, 22), features (22, 11)), both float32.
 

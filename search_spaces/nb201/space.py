@@ -11,7 +11,7 @@ from typing import Any, List, Sequence, Tuple
 import numpy as np
 
 from monas.arch import Arch
-from monas.search_space import ArchError, Choice, SearchSpace
+from monas.search_space import ArchError, CellLayout, Choice, SearchSpace
 
 OPS: Tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES: Tuple[Tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
@@ -124,6 +124,19 @@ class NB201Space(SearchSpace):
 
     def from_key(self, key: str) -> Arch:
         return self.make(str_to_genotype(key))
+
+    def mixture_layout(self) -> CellLayout:
+        """One cell type of 6 edges (node i reads every earlier node), the 5 ops, every edge kept."""
+        groups: dict = {}
+        for e, (i, _) in enumerate(EDGES):
+            groups.setdefault(i, []).append(e)
+        return CellLayout(cell_types=("cell",), node_edges=tuple(tuple(groups[i]) for i in sorted(groups)),
+                          ops=tuple(OPS), edges_per_node=None, depth_keyword="N", search_depth=1,
+                          param_free=("skip_connect", "avg_pool_3x3", "none"))
+
+    def cell_ops(self, arch: Arch) -> dict:
+        """{cell type: the ops of the cell} (one cell type)."""
+        return {"cell": tuple(self.check(arch).genotype)}
 
     def simplify(self, arch: Arch) -> Arch:
         """The same function without dead ops: ``none`` on every edge whose output never reaches
