@@ -67,7 +67,8 @@ setup(
         "scipy>=1.9",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        # the tests also run the optional paths: ONNX export and to_dataframe()
+        "test": ["pytest>=7", "pandas>=1.5", "onnx>=1.15", "onnxscript>=0.2"],
         "onnx": ["onnx>=1.15", "onnxscript>=0.2"],  # monas export writes model.onnx with these
         "pandas": ["pandas>=1.5"],  # SearchResult.to_dataframe()
         "parquet": ["pyarrow>=10"],  # the tabular objective reads .parquet tables
