@@ -1,4 +1,5 @@
 """PC-DARTS: partial channels, shuffle, edge normalisation, warm-up, alpha x beta derivation."""
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import TensorDataset
@@ -121,3 +122,49 @@ def test_bad_parameters_are_named():
         PcDarts(epochs=2, arch_warmup_epochs=2)
     with pytest.raises(ValueError, match="partial_channels"):
         PcDarts(partial_channels=0)
+
+
+# ---- guards: the supernet edge really shuffles, the relaxation really normalises per node ----
+
+def test_darts_supernet_edge_shuffles_the_partial_output_with_the_bypass():
+    # K=4, C=8: the ops see channels 0-1; skip_connect (identity) is the only live op, so before
+    # the shuffle the edge holds x itself. The shuffle (4 groups of 2, transposed) interleaves
+    # the groups: output channel order 0, 2, 4, 6, 1, 3, 5, 7 -- written out, not recomputed.
+    from monas.search_spaces.darts.supernet import MixedEdge
+
+    edge = MixedEdge(8, 1, ("none", "skip_connect"), "darts", 4)
+    x = torch.arange(8.0).view(1, 8, 1, 1).expand(1, 8, 3, 3).contiguous()
+    out = edge(x, torch.tensor([0.0, 1.0]), [True, True])
+    assert out[0, :, 0, 0].tolist() == [0, 2, 4, 6, 1, 3, 5, 7]
+    # stride 2: the 6 bypass channels are 2x2 max-pooled, the op part (none) is zero
+    edge = MixedEdge(8, 2, ("none",), "darts", 4)
+    x = torch.arange(8.0).view(1, 8, 1, 1) * torch.ones(1, 8, 4, 4)
+    out = edge(x, torch.tensor([1.0]), [True])
+    assert tuple(out.shape) == (1, 8, 2, 2)
+    assert out[0, :, 0, 0].tolist() == [0, 2, 4, 6, 0, 3, 5, 7]
+
+
+def test_nb201_supernet_edge_shuffles_the_partial_output_with_the_bypass():
+    from monas.search_spaces.nb201.supernet import MixedEdge
+
+    edge = MixedEdge(8, ("none", "skip_connect"), 4, False, False)
+    x = torch.arange(8.0).view(1, 8, 1, 1).expand(1, 8, 3, 3).contiguous()
+    out = edge(x, torch.tensor([0.0, 1.0]), [True, True])
+    assert out[0, :, 0, 0].tolist() == [0, 2, 4, 6, 1, 3, 5, 7]
+
+
+def test_pc_darts_edge_weights_are_softmax_of_beta_within_each_node():
+    net = pc_net(K=4)
+    relax = PartialChannelRelaxation(ADAPTER, net.ops)
+    params = relax.new_parameters(net, 0)
+    g = torch.Generator().manual_seed(3)
+    for b in relax.betas(params).values():
+        b.data.copy_(torch.randn(14, generator=g))
+    _, ew = relax.weights(params, 0, 1)
+    assert ew is not None and set(ew) == set(ADAPTER.cell_types)
+    nodes = [(0, 1), (2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12, 13)]  # DARTS in-edges of nodes 0..3
+    for t in ADAPTER.cell_types:
+        beta = relax.betas(params)[t].detach().double().numpy()
+        for rows in nodes:
+            e = np.exp(beta[list(rows)])
+            assert np.allclose(ew[t].detach().double().numpy()[list(rows)], e / e.sum(), atol=1e-6)

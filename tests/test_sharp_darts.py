@@ -85,3 +85,27 @@ def test_schedule_is_cpa_and_weighting_can_be_scalar():
     assert type(SharpDarts(weighting="scalar").relaxation(ADAPTER, ADAPTER.all_ops)) is Relaxation
     with pytest.raises(ValueError, match="weighting"):
         SharpDarts(weighting="max")
+
+
+def test_generator_schedule_matches_the_cosine_power_formula_written_out():
+    # sharpDARTS cnn/cosine_power_annealing.py, n = 2, E = 6, no warm-up, by hand:
+    # c(e) = (1 + cos(pi e / 6)) / 2 for e = 1..6; p = 2 ** (c + 1); p -> (p - min) / (max - min)
+    E, hi, lo = 6, 0.025, 1e-4
+    c = [(1.0 + math.cos(math.pi * e / E)) / 2.0 for e in range(1, E + 1)]
+    p = [2.0 ** (ci + 1.0) for ci in c]
+    p = [(pi - min(p)) / (max(p) - min(p)) for pi in p]
+    expect = [lo + pi * (hi - lo) for pi in p]
+    got = SharpDarts(epochs=E, w_lr=hi, w_lr_min=lo, exponent_order=2).w_lrs()
+    assert np.allclose(got, expect, rtol=0, atol=1e-12)
+    # a linear decay (or plain cosine) is far from it in the middle of the run
+    linear = [hi - (hi - lo) * k / (E - 1) for k in range(E)]
+    assert abs(got[2] - linear[2]) > 1e-3
+    # with warm-up W = 2: epochs shifted by W, horizon E - W, normalised over all E, then the ramp
+    E, W = 8, 2
+    c = [(1.0 + math.cos(math.pi * (e - W) / (E - W))) / 2.0 for e in range(1, E + 1)]
+    p = [2.0 ** (ci + 1.0) for ci in c]
+    p = [(pi - min(p)) / (max(p) - min(p)) for pi in p]
+    p[: W + 1] = [1 / 3, 2 / 3, 1.0]
+    expect = [lo + pi * (hi - lo) for pi in p]
+    got = SharpDarts(epochs=E, w_lr=hi, w_lr_min=lo, exponent_order=2, lr_warmup_epochs=W).w_lrs()
+    assert np.allclose(got, expect, rtol=0, atol=1e-12)
