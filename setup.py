@@ -67,10 +67,11 @@ setup(
         "scipy>=1.9",
     ],
     extras_require={
-        # the tests also run the optional paths: ONNX export and to_dataframe()
-        "test": ["pytest>=7", "pandas>=1.5", "onnx>=1.15", "onnxscript>=0.2"],
+        # the tests also run the optional paths: ONNX export, to_dataframe() and the interactive report
+        "test": ["pytest>=7", "pandas>=1.5", "onnx>=1.15", "onnxscript>=0.2", "plotly>=5"],
         "onnx": ["onnx>=1.15", "onnxscript>=0.2"],  # monas export writes model.onnx with these
         "pandas": ["pandas>=1.5"],  # SearchResult.to_dataframe()
+        "plot": ["plotly>=5"],  # the report's interactive view (optuna.visualization.plot_pareto_front)
         "parquet": ["pyarrow>=10"],  # the tabular objective reads .parquet tables
     },
     entry_points={

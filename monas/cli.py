@@ -32,7 +32,7 @@ USER_ERRORS = (config_mod.ConfigError, RunDirectoryError, RegistryError, ArchErr
 
 
 def _summarise(engine, out) -> None:
-    from monas.report import front_table, write_report
+    from monas.report import front_table, hypervolume_scale
 
     archive = engine.archive
     dup = f"; {engine.n_duplicates} duplicate proposals answered from the cache" if engine.n_duplicates else ""
@@ -40,10 +40,26 @@ def _summarise(engine, out) -> None:
     contributions = archive.contributions()
     if contributions:
         print("front contributions: " + ", ".join(f"{k} {v}" for k, v in contributions.items()), file=out)
-    print(front_table(archive), file=out)
+    budget = engine.budget
+    print(front_table(archive, hypervolume_scale(archive, budget.hv_ideal, budget.hv_nadir)), file=out)
     print(count_failures(archive.evaluations, [s.label for s in engine.specs]).summary(), file=out)
-    paths = write_report(archive, engine.run_dir.path / "report")
-    print(f"report: {paths['png']} and {paths['html']}", file=out)
+    _report_files(engine.run_dir.path, archive, engine.run_dir.path / "report", out, budget.hv_ideal,
+                  budget.hv_nadir, engine.study_name, engine.storage)
+
+
+def _report_files(run_dir, archive, out_dir, out, hv_ideal, hv_nadir, study_name, storage):
+    """Write the report files; print where they are and why an interactive view was skipped."""
+    from monas.report import write_report
+
+    notes: List[str] = []
+    paths = write_report(archive, out_dir, run_dir=run_dir, hv_ideal=hv_ideal, hv_nadir=hv_nadir,
+                         study_name=study_name or "monas", storage=storage, notes=notes)
+    print(f"report: {paths['png']} and {paths['html']} (in {Path(out_dir)}: "
+          f"{', '.join(p.name for p in paths.values())}; the hypervolume and its scale in {paths['hv'].name})",
+          file=out)
+    for note in notes:
+        print(f"note: {note}", file=out)
+    return paths
 
 
 def cmd_search(args) -> int:
@@ -85,6 +101,9 @@ def cmd_search(args) -> int:
 
         r = dict(cfg["retrain"])
         retrain_front(engine, **r)
+        if engine.run_dir is not None:  # the report again, now with the retrained accuracies
+            _report_files(engine.run_dir.path, engine.archive, engine.run_dir.path / "report", sys.stdout,
+                          engine.budget.hv_ideal, engine.budget.hv_nadir, engine.study_name, engine.storage)
     return 0
 
 
@@ -113,27 +132,35 @@ def cmd_list(args) -> int:
 
 
 def cmd_report(args) -> int:
+    import yaml
+
     from monas.archive import ParetoArchive
-    from monas.report import front_table, write_report
+    from monas.report import front_table, hypervolume_scale, read_retrained
 
     run = RunDirectory(Path(args.run_dir))
     specs = run.read_objectives()
     archive = ParetoArchive(specs)
     for ev in run.read_evaluations(truncate=False):  # a report never writes into the run
         archive.add(ev)
-    print(front_table(archive))
+    try:  # the saved config fixes the hypervolume's scale (budget.hv_ideal/hv_nadir) and the study
+        saved = yaml.safe_load(run.config_path.read_text()) if run.config_path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        saved = None
+    saved = saved if isinstance(saved, dict) else {}
+    budget = saved.get("budget") if isinstance(saved.get("budget"), dict) else {}
+    hv_ideal, hv_nadir = budget.get("hv_ideal"), budget.get("hv_nadir")
+    print(front_table(archive, hypervolume_scale(archive, hv_ideal, hv_nadir), read_retrained(run.path)))
     print(count_failures(archive.evaluations, [s.label for s in specs]).summary())
     out = Path(args.out) if args.out else run.path / "report"
     try:
-        paths = write_report(archive, out)
+        _report_files(run.path, archive, out, sys.stdout, hv_ideal, hv_nadir,
+                      saved.get("study_name") or "monas", saved.get("storage"))
     except OSError as exc:
         if args.out:
             raise RunDirectoryError(f"--out {args.out}: cannot write there ({exc.strerror}); accepted: a folder "
                                     f"you can write") from None
         print(f"monas: note: {out} cannot be written ({exc.strerror}); the table is above; pass --out DIR "
               f"for the CSV, HTML and PNG", file=sys.stderr)
-        return 0
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
 

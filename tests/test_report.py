@@ -49,7 +49,7 @@ def test_table_lists_front_sorted(archive):
 
 def test_write_report_files(archive, tmp_path):
     paths = write_report(archive, tmp_path / "rep")
-    assert set(paths) == {"csv", "html", "png", "txt"}
+    assert set(paths) == {"csv", "html", "png", "txt", "hv"}  # no run directory: no study, no interactive view
     png = paths["png"].read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     with open(paths["csv"]) as fh:
