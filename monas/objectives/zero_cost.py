@@ -1,4 +1,5 @@
-"""Zero-cost scores of a supernet at initialisation: ZEROS (FreeDARTS) and SynFlow.
+"""Zero-cost scores of a supernet at initialisation: ZEROS (FreeDARTS) and SynFlow; the
+objective also offers the one-batch proxies NASWOT and jacob_cov (``activation_proxies``).
 
 Both are data-agnostic synaptic-saliency scores (METHODS.md section 4, reconstructed [U]).
 :class:`Linearised` puts a network in the scoring state and restores it exactly afterwards:
@@ -24,6 +25,8 @@ layers collect more saliency (the "parameter-intensive bias").
 :class:`ZeroCostObjective` scores a discrete architecture by these proxies on the space's
 supernet with the architecture's one-hot weights (the same seeded, Kaiming-initialised shared
 weights for every architecture, so scores compare architectures, not initialisations).
+"naswot" and "jacob_cov" (:mod:`monas.objectives.activation_proxies`) run the same network on
+one seeded batch of the training data instead of the all-ones image.
 """
 from __future__ import annotations
 
@@ -35,8 +38,10 @@ import torch.nn as nn
 
 from monas.objective import MAXIMIZE, Measurement, Objective
 from monas.objectives._build import input_shape_for, num_classes_for
+from monas.objectives.activation_proxies import jacob_cov_score, naswot_score
 
-SCORES = ("zeros", "synflow")
+SCORES = ("zeros", "synflow", "naswot", "jacob_cov")
+DATA_SCORES = {"naswot": naswot_score, "jacob_cov": jacob_cov_score}  # need a batch of data
 BN_MODES = ("bypass", "train")
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -169,7 +174,8 @@ def synflow_score(net: nn.Module, input_shape: Sequence[int] = (3, 32, 32), dtyp
 
 class ZeroCostObjective(Objective):
     """A training-free accuracy proxy of an architecture (maximise): ``score`` "zeros" (sum of
-    the ZEROS scores of the architecture's ops) or "synflow", reported as log10(1 + score).
+    the ZEROS scores of the architecture's ops) or "synflow", reported as log10(1 + score); or
+    "naswot" or "jacob_cov", reported as they are (both are already logarithmic).
 
     The network is the space's supernet (``supernet_kwargs``, e.g. ``{C: 16, N: 5}``; default
     the space's search size) with ``in_channels`` and classes of the data when there is data,
@@ -177,12 +183,18 @@ class ZeroCostObjective(Objective):
     one all-ones image of ``input_shape`` ([C, H, W]; default the data's, else 3 x the space's
     ``input_size``, else 3x32x32). ``dtype``: "float64" (default) or "float32". A disconnected
     architecture (no path from input to output) scores 0.
+
+    "naswot" and "jacob_cov" need data (``ctx.data``; ValueError without): the batch is
+    ``batch_size`` (128, Mellor et al.'s) training images drawn without replacement by a
+    generator seeded with ``seed`` (all of them when there are fewer), the same for every
+    architecture; the network runs in its own dtype (float32), BatchNorm on batch statistics.
     """
 
     direction = MAXIMIZE
 
     def __init__(self, score: str = "zeros", supernet_kwargs: Optional[Dict[str, Any]] = None,
-                 input_shape: Optional[Sequence[int]] = None, seed: int = 0, dtype: str = "float64") -> None:
+                 input_shape: Optional[Sequence[int]] = None, seed: int = 0, dtype: str = "float64",
+                 batch_size: int = 128) -> None:
         if score not in SCORES:
             raise ValueError(f"zero_cost score {score!r}; accepted: {', '.join(SCORES)}")
         if dtype not in DTYPES:
@@ -192,6 +204,9 @@ class ZeroCostObjective(Objective):
         self.input_shape = None if input_shape is None else [int(v) for v in input_shape]
         self.seed = int(seed)
         self.dtype = dtype
+        if int(batch_size) < 2:
+            raise ValueError(f"zero_cost batch_size must be >= 2, got {batch_size}")
+        self.batch_size = int(batch_size)
         self._nets: Dict[Tuple, nn.Module] = {}
 
     def _shape(self, ctx) -> Tuple[int, int, int]:
@@ -226,10 +241,36 @@ class ZeroCostObjective(Objective):
         zeros = float(sum(s.sum() for s in out["scores"].values()))
         return {"zeros": zeros, "synflow": out["synflow"], "R": out["R"]}
 
+    def batch(self, ctx) -> torch.Tensor:
+        """The seeded batch of training images "naswot" and "jacob_cov" score on."""
+        data = getattr(ctx, "data", None)
+        if data is None or getattr(data, "train", None) is None:
+            raise ValueError(f"zero_cost score {self.score!r} needs data (one batch of training images); "
+                             "the evaluation context has none: give the run a dataset, or use zeros/synflow")
+        images = data.train.tensors[0]
+        idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))[: self.batch_size]
+        if len(idx) < 2:
+            raise ValueError(f"zero_cost score {self.score!r} needs at least 2 training images, got {len(idx)}")
+        net = self.network(ctx)
+        return images[idx].to(device=next(net.parameters()).device, dtype=next(net.parameters()).dtype)
+
+    def data_score(self, arch, ctx) -> float:
+        """The "naswot" or "jacob_cov" score of ``arch`` (raw) on :meth:`batch`."""
+        net = self.network(ctx)
+        weights, edge_weights = net.arch_to_weights(arch)
+        return DATA_SCORES[self.score](net, self.batch(ctx), lambda x: net(x, weights, edge_weights))
+
     def measure(self, arch, ctx) -> Measurement:
+        if self.score in DATA_SCORES:
+            value = self.data_score(arch, ctx)
+            return Measurement(value, {self.score: value})
         s = self.scores(arch, ctx)
         return Measurement(math.log10(1.0 + s[self.score]), {k: v for k, v in s.items()})
 
     def fingerprint(self, ctx) -> Dict[str, Any]:
-        return {"kind": "zero_cost", "score": self.score, "seed": self.seed, "dtype": self.dtype,
-                "input_shape": list(self._shape(ctx)), "supernet": dict(sorted(self._kwargs(ctx).items()))}
+        out = {"kind": "zero_cost", "score": self.score, "seed": self.seed, "dtype": self.dtype,
+               "input_shape": list(self._shape(ctx)), "supernet": dict(sorted(self._kwargs(ctx).items()))}
+        if self.score in DATA_SCORES:
+            out["batch_size"] = self.batch_size
+            out.pop("dtype")
+        return out
