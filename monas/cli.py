@@ -47,14 +47,14 @@ def _summarise(engine, out) -> None:
                   budget.hv_nadir, engine.study_name, engine.storage)
 
 
-def _report_files(run_dir, archive, out_dir, out, hv_ideal, hv_nadir, study_name, storage):
+def _report_files(run_dir, archive, out_dir, out, hv_ideal, hv_nadir, study_name, storage, label="report"):
     """Write the report files; print where they are and why an interactive view was skipped."""
     from monas.report import write_report
 
     notes: List[str] = []
     paths = write_report(archive, out_dir, run_dir=run_dir, hv_ideal=hv_ideal, hv_nadir=hv_nadir,
                          study_name=study_name or "monas", storage=storage, notes=notes)
-    print(f"report: {paths['png']} and {paths['html']} (in {Path(out_dir)}: "
+    print(f"{label}: {paths['png']} and {paths['html']} (in {Path(out_dir)}: "
           f"{', '.join(p.name for p in paths.values())}; the hypervolume and its scale in {paths['hv'].name})",
           file=out)
     for note in notes:
@@ -103,7 +103,8 @@ def cmd_search(args) -> int:
         retrain_front(engine, **r)
         if engine.run_dir is not None:  # the report again, now with the retrained accuracies
             _report_files(engine.run_dir.path, engine.archive, engine.run_dir.path / "report", sys.stdout,
-                          engine.budget.hv_ideal, engine.budget.hv_nadir, engine.study_name, engine.storage)
+                          engine.budget.hv_ideal, engine.budget.hv_nadir, engine.study_name, engine.storage,
+                          label="report with the retrained accuracies")
     return 0
 
 
@@ -176,10 +177,12 @@ def cmd_repair(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from tqdm import tqdm
+
     from monas.export import export_member
 
     result = export_member(args.run_dir, args.member, args.where, args.out, onnx=args.onnx,
-                           log=lambda line: print(line, file=sys.stderr))
+                           log=lambda line: tqdm.write(line, file=sys.stderr), progress=not args.quiet)
     ev = result["evaluation"]
     print(f"exported evaluation {ev.number} ({ev.arch.key}) to {result['dir']}: "
           f"{', '.join(sorted(p.name for p in result['files'].values()))}; reloaded program max abs diff "
@@ -244,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     onnx.add_argument("--onnx", dest="onnx", action="store_const", const=True, default=None,
                       help="require the ONNX file (default: written when the onnx extra is installed)")
     onnx.add_argument("--no-onnx", dest="onnx", action="store_const", const=False, help="skip ONNX")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_export)
     t = sub.add_parser("train", help="train a member (or any arch key) from scratch with a named recipe",
                        description="Train a member of a run, or any arch key of a space, from scratch with a "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
@@ -73,10 +74,11 @@ def _network_spec(config: Dict[str, Any], evaluation: Any, trained: Optional[Dic
 
 
 def export_member(run_dir, selector: str = "knee", where: Sequence[str] = (), out=None,
-                  onnx: Optional[bool] = None, log=None) -> Dict[str, Any]:
+                  onnx: Optional[bool] = None, log=None, progress: bool = False) -> Dict[str, Any]:
     """Export the member ``selector`` names (see :mod:`monas.selection`) into a folder (see the
     module docstring). ``onnx``: True requires the extra, False skips it, None writes it when
-    installed. ``log`` receives one line per phase. Returns {"dir", "files": {name: path},
+    installed. ``log`` receives one line per phase; ``progress`` shows a tqdm bar on stderr over
+    the phases (build, torch.export and its reload check, ONNX when written, model card). Returns {"dir", "files": {name: path},
     "card": dict, "max_abs_diff": float (reloaded program vs monas's network on check.pt)}."""
     import torch
 
@@ -102,6 +104,11 @@ def export_member(run_dir, selector: str = "knee", where: Sequence[str] = (), ou
     folder = Path(out) if out else run.path / "export" / str(ev.number)
     folder.mkdir(parents=True, exist_ok=True)
     files: Dict[str, str] = {}
+    want_onnx = onnx_available() if onnx is None else bool(onnx)
+    from tqdm import tqdm
+
+    bar = tqdm(total=3 + int(want_onnx), unit="phase", desc="export: build", file=sys.stderr, dynamic_ncols=True,
+               disable=not progress)
 
     from monas.objectives._build import build_network
 
@@ -122,6 +129,8 @@ def export_member(run_dir, selector: str = "knee", where: Sequence[str] = (), ou
         "space_params": node.get("params") or {}, "build": build, "input_shape": list(shape)}, indent=2, default=str))
     files["genotype.json"] = "space name, arch key, genotype, build kwargs, input shape (C, H, W)"
 
+    bar.update(1)
+    bar.set_description_str("export: torch.export")
     say(f"exporting evaluation {ev.number} ({ev.arch.key}) with torch.export")
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(4, *shape, generator=gen)
@@ -137,17 +146,20 @@ def export_member(run_dir, selector: str = "knee", where: Sequence[str] = (), ou
     with torch.no_grad():
         diff = float((torch.export.load(folder / "program.pt2").module()(x) - y).abs().max())
 
-    want_onnx = onnx_available() if onnx is None else bool(onnx)
+    bar.update(1)
     if want_onnx:
+        bar.set_description_str("export: ONNX")
         say("exporting ONNX (torch.onnx, dynamo exporter)")
         import onnx as onnx_mod
 
         _quiet_onnx_export(program, x, folder / "model.onnx")
         onnx_mod.checker.check_model(onnx_mod.load(str(folder / "model.onnx")))
         files["model.onnx"] = "ONNX model (checked with onnx.checker), input 'x' of dynamic batch"
+        bar.update(1)
     elif onnx is None:
         say("ONNX skipped: the onnx extra is not installed (pip install 'monas[onnx]')")
 
+    bar.set_description_str("export: model card")
     files["model_card.md"] = "this card"
     files["model_card.json"] = "this card as JSON"
     card = model_card(config, archive.objectives, ev, archive, trained, files, __version__)
@@ -155,6 +167,8 @@ def export_member(run_dir, selector: str = "knee", where: Sequence[str] = (), ou
     (folder / "model_card.json").write_text(json.dumps(card, indent=2, default=str))
     (folder / "model_card.md").write_text(card_markdown(card) + f"\nExport check: the reloaded program differs "
                                           f"from monas's network by at most {diff:.3g} on `check.pt`.\n")
+    bar.update(1)
+    bar.close()
     return {"dir": folder, "files": {k: folder / k for k in files}, "card": card, "max_abs_diff": diff,
             "evaluation": ev}
 

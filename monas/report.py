@@ -24,6 +24,7 @@ import json
 import html
 import itertools
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -425,10 +426,11 @@ def plot_front(archive: ParetoArchive, path: Path, max_labels: int = 30,
         ax.legend(fontsize=7, loc="best")
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
-    fig.suptitle(f"{len(archive)} evaluations, {len(archive.front())} on the feasible front; each panel shows "
-                 f"that pair's own non-dominated set (numbers: evaluation numbers; shaded: infeasible"
-                 + ("; green rings: accuracy retrained from scratch, dotted to the search's estimate" if re_rows else "")
-                 + ")", fontsize=10)
+    title = (f"{len(archive)} evaluations, {len(archive.front())} on the feasible front; each panel shows "
+             f"that pair's own non-dominated set (numbers: evaluation numbers; shaded: infeasible"
+             + ("; green rings: accuracy retrained from scratch, dotted to the search's estimate" if re_rows else "")
+             + ")")
+    fig.suptitle(textwrap.fill(title, width=int(13 * 5.6 * ncols)), fontsize=10)  # wrapped to the figure's width
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 

@@ -42,7 +42,7 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
                   lr: float = 0.05, seed: Optional[int] = None, device: Optional[str] = None,
                   build_kwargs: Optional[Dict[str, Any]] = None, build: Optional[Dict[str, Any]] = None,
                   top: Optional[int] = None, run_dir: Optional[Path] = None,
-                  out: Optional[TextIO] = sys.stdout) -> List[Dict[str, Any]]:
+                  out: Optional[TextIO] = sys.stdout, progress: Optional[bool] = None) -> List[Dict[str, Any]]:
     """Retrain every front architecture (or ``top`` of them, spread along the front).
 
     ``engine_or_archive``: a finished :class:`monas.engine.Engine` (space, data, seed, device and
@@ -53,7 +53,9 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
     ``split``, ``params`` and ``latency`` (the search's values; None without such objectives),
     ``params_counted_M`` (trainable parameters of the retrained net, millions),
     ``train_seconds``. With a run directory the rows are also written to ``retrain.csv`` and
-    ``retrain.md`` there; ``out`` receives the markdown table (None: silent).
+    ``retrain.md`` there; ``out`` receives the markdown table (None: silent). ``progress``: a
+    tqdm bar on stderr over every epoch of every retrained member (total: members x epochs);
+    None follows the engine's progress setting (no bar with an archive).
     """
     engine = engine_or_archive if hasattr(engine_or_archive, "archive") else None
     archive = engine.archive if engine is not None else engine_or_archive
@@ -78,13 +80,21 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
     lat_label = _label(objectives, ("lat",))
     split = "test" if data.test is not None else "valid"
     front = archive.front()
+    chosen = _spread(len(front), top)
+    if progress is None:
+        progress = bool(engine is not None and getattr(getattr(engine, "_progress", None), "enabled", False))
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(chosen) * int(epochs), unit="epoch", desc="retrain", file=sys.stderr, dynamic_ncols=True,
+               disable=not progress)
     rows: List[Dict[str, Any]] = []
-    for i in _spread(len(front), top):
+    for n, i in enumerate(chosen):
         ev = front[i]
+        bar.set_description_str(f"retrain {n + 1}/{len(chosen)} (evaluation {ev.number})")
         torch.manual_seed(seed)
         net = build_network(space, ev.arch, None, data.input_shape, {"num_classes": data.num_classes, **kwargs})
         history = train_network(net, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
-                                eval_split=split, name=ev.arch.key)
+                                eval_split=split, name=ev.arch.key, progress=lambda line: bar.update(1))
         if run_dir is not None:  # kept for monas export, as monas train keeps them
             _keep_weights(run_dir, ev, net, data, kwargs, epochs, batch_size, lr, seed, split, history)
         rows.append({
@@ -97,6 +107,7 @@ def retrain_front(engine_or_archive, space=None, data=None, epochs: int = 3, bat
             "params_counted_M": sum(p.numel() for p in net.parameters() if p.requires_grad) / 1e6,
             "train_seconds": float(history["seconds"]),
         })
+    bar.close()
     rows.sort(key=lambda r: (r["params_counted_M"], r["key"]))
     table = markdown_table(rows, acc_label, params_label, lat_label, epochs) + "\n\n" + rank_agreement(rows)
     if run_dir is not None:

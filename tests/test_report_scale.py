@@ -143,3 +143,38 @@ def test_interactive_view_skipped_with_a_reason(tmp_path, monkeypatch):
     notes = []
     write_report(result.archive, tmp_path / "rep2", run_dir=tmp_path / "elsewhere", notes=notes)
     assert notes and "no Optuna study" in notes[0]
+
+
+def test_retrain_and_export_show_a_bar_with_an_honest_total(tmp_path, capsys):
+    """retrain: one bar over members x epochs; export: one bar over its phases."""
+    from monas.cli import main
+    from monas.datasets import load_digits
+    from monas.registry import SEARCH_SPACES
+    from monas.retrain import retrain_front
+    from monas.selection import load_archive
+    from monas.run_directory import RunDirectory
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""
+run_dir: {tmp_path / 'run'}
+search_space: {{name: nb201, params: {{C: 8, N: 1}}}}
+objectives:
+  - {{name: tabular, label: accuracy, params: {{column: c10_test_acc_200ep, direction: maximize}}}}
+  - {{name: params, label: params}}
+generators: [{{name: random}}]
+budget: {{evaluations: 6}}
+progress: false
+""")
+    assert main(["search", str(config), "--quiet"]) == 0
+    run = tmp_path / "run"
+    archive = load_archive(RunDirectory(run))
+    capsys.readouterr()
+    rows = retrain_front(archive, space=SEARCH_SPACES.create("nb201", C=8, N=1), data=load_digits(), epochs=2,
+                         top=2, run_dir=run, out=None, progress=True)
+    err = capsys.readouterr().err
+    assert len(rows) == 2 and "retrain 2/2" in err and "4/4" in err  # 2 members x 2 epochs
+    assert main(["export", str(run), "knee", "--no-onnx", "--out", str(tmp_path / "e")]) == 0
+    err = capsys.readouterr().err
+    assert "export: model card" in err and "3/3" in err  # build, torch.export, card (no ONNX)
+    assert main(["export", str(run), "knee", "--no-onnx", "--quiet", "--out", str(tmp_path / "q")]) == 0
+    assert "3/3" not in capsys.readouterr().err
