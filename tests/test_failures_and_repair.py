@@ -183,10 +183,10 @@ def test_read_only_run_directory_reports_where_told_and_refuses_resume(tmp_path,
 
     real_write = monas.report.write_report
 
-    def write_report(archive, out_dir):
+    def write_report(archive, out_dir, **kwargs):
         if str(Path(out_dir).resolve()).startswith(run_path):
             raise PermissionError(13, "Permission denied")
-        return real_write(archive, out_dir)
+        return real_write(archive, out_dir, **kwargs)
 
     monkeypatch.setattr(monas.report, "write_report", write_report)
     capsys.readouterr()
