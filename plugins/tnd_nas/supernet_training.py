@@ -25,6 +25,7 @@ policies and RNG states; ``run`` continues from there.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,7 +254,17 @@ class OneShotSearch:
 
     # ---- the loop -----------------------------------------------------------------------
     def run(self) -> None:
-        """Train the remaining epochs of every stage (resuming after the last checkpoint)."""
+        """Train the remaining epochs of every stage (resuming after the last checkpoint), with a
+        progress bar over every epoch of every stage (tqdm on stderr; off when it is not a terminal)."""
+        from tqdm import tqdm
+
+        s = self.settings
+        done = sum(s.epochs[:self.stage_]) + (self.epoch_ if not self.done else 0)
+        with tqdm(total=sum(s.epochs), initial=min(done, sum(s.epochs)), unit="epoch", desc=f"{self.name} supernet",
+                  file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+            self._run(bar)
+
+    def _run(self, bar) -> None:
         s = self.settings
         while not self.done:
             if self.net_ is None:
@@ -262,6 +273,8 @@ class OneShotSearch:
                 self._epoch()
                 self.epoch_ += 1
                 self.save()
+                bar.update(1)
+                bar.set_postfix_str(f"stage {self.stage_ + 1}/{len(s.keep)}")
             kept = s.keep[self.stage_]
             if self.stage_ == len(s.keep) - 1 and self.before_final_shrink is not None:
                 self.before_final_shrink()
