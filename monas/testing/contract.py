@@ -27,6 +27,36 @@ def make_generator(name: str):
     return GENERATORS.create(name, **dict(getattr(cls, "contract_params", {}) or {}))
 
 
+def assert_runs_and_resumes(space, name: str, objectives, data, evaluations: int) -> None:
+    """Run generator ``name`` (at its ``contract_params``) alone on ``space`` for ``evaluations``
+    and check the contract: only architectures of the space, each credited to the generator, and
+    a generator restored from its ``state_dict`` (through ``torch.save``) asks exactly what the
+    original asks next."""
+    import io
+
+    import torch
+
+    from monas.budget import Budget
+    from monas.engine import Engine
+
+    engine = Engine(space, objectives, [(name, make_generator(name), 1.0)], budget=Budget(evaluations=evaluations),
+                    seed=0, data=data)
+    archive = engine.optimize()
+    assert 1 <= len(archive) <= evaluations
+    assert all(space.contains(e.arch) for e in archive.evaluations)
+    assert all(e.generator == name for e in archive.evaluations)
+
+    gen = engine.slots[0].generator
+    buf = io.BytesIO()
+    torch.save(gen.state_dict(), buf)
+    buf.seek(0)
+    restored = make_generator(name)
+    restored.setup(gen.ctx_)
+    restored.load_state_dict(torch.load(buf, weights_only=False))
+    n = max(1, min(gen.batch_size, 4))
+    assert [a.key for a in restored.ask(n)] == [a.key for a in gen.ask(n)]
+
+
 def _pairs() -> Tuple[List[Tuple[str, str]], List[Tuple[str, str, str]]]:
     searchable, refused = [], []
     spaces = {s: make_space(s) for s in SEARCH_SPACES.names()}

@@ -3,38 +3,21 @@
 through the engine proposes only architectures of the space and resumes exactly from its
 ``state_dict``; a space it cannot search is refused before any work, naming the capability."""
 import inspect
-import io
 
 import pytest
-import torch
 
 from monas.budget import Budget
 from monas.capabilities import CapabilityError
 from monas.engine import Engine
-from monas.testing.contract import contract_data, contract_objectives, make_generator, make_space
+from monas.testing.contract import (assert_runs_and_resumes, contract_data, contract_objectives, make_generator,
+                                    make_space)
 
 EVALUATIONS = 4
 
 
 def test_generator_runs_in_the_engine_and_resumes_exactly(monas_pair):
     name, space_name = monas_pair
-    space = make_space(space_name)
-    engine = Engine(space, contract_objectives(), [(name, make_generator(name), 1.0)],
-                    budget=Budget(evaluations=EVALUATIONS), seed=0, data=contract_data())
-    archive = engine.optimize()
-    assert 1 <= len(archive) <= EVALUATIONS
-    assert all(space.contains(e.arch) for e in archive.evaluations)
-    assert all(e.generator == name for e in archive.evaluations)
-
-    gen = engine.slots[0].generator
-    buf = io.BytesIO()
-    torch.save(gen.state_dict(), buf)
-    buf.seek(0)
-    restored = make_generator(name)
-    restored.setup(gen.ctx_)
-    restored.load_state_dict(torch.load(buf, weights_only=False))
-    n = max(1, min(gen.batch_size, 4))
-    assert [a.key for a in restored.ask(n)] == [a.key for a in gen.ask(n)]
+    assert_runs_and_resumes(make_space(space_name), name, contract_objectives(), contract_data(), EVALUATIONS)
 
 
 def test_generator_refuses_a_space_it_cannot_search_before_any_work(monas_refused):
