@@ -306,6 +306,19 @@ def _dry_build(space: Any, build_kwargs: Mapping[str, Any], data: Any, seed: int
                           f"{_first_line(exc)}") from None
 
 
+def _create(registry, node: Mapping, path: str, space):
+    """The plugin of a config node ``{name, params}`` at ``path``: its space keywords
+    (``build_kwargs``, ``supernet_kwargs``) checked against the space, then constructed; any
+    constructor error becomes one line blaming the parameter at fault."""
+    for name, method in SPACE_KWARGS.items():
+        if node["params"].get(name):
+            check_space_kwargs(space, node["params"][name], f"{path}.params.{name}", method)
+    try:
+        return registry.create(node["name"], **node["params"])
+    except Exception as exc:
+        raise _blame(path, node["params"], exc, registry.get(node["name"])) from None
+
+
 def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
     """Raise :class:`ConfigError` for the first thing of ``cfg`` that ``search`` would reject
     (see the module docstring); ``run_dir=False`` skips the run directory (``validate`` with no
@@ -322,13 +335,7 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
         path = f"objectives[{i}]"
         _check_table_file(o["params"], path)
         _check_files_and_labels(o["params"], path, None)
-        for name, method in SPACE_KWARGS.items():
-            if o["params"].get(name):
-                check_space_kwargs(space, o["params"][name], f"{path}.params.{name}", method)
-        try:
-            obj = OBJECTIVES.create(o["name"], **o["params"])
-        except Exception as exc:
-            raise _blame(path, o["params"], exc, OBJECTIVES.get(o["name"])) from None
+        obj = _create(OBJECTIVES, o, path, space)
         if getattr(obj, "needs_data", False) and not has_data:
             raise ConfigError(f"{path}: objective {o['name']!r} ({o['label']}) trains or evaluates on data; "
                               f"accepted: a config with dataset: {{name: digits}} (or cifar10 with its root)")
@@ -341,13 +348,7 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
     for i, g in enumerate(cfg["generators"]):
         path = f"generators[{i}]"
         _check_files_and_labels(g["params"], path, labels)
-        for name, method in SPACE_KWARGS.items():
-            if g["params"].get(name):
-                check_space_kwargs(space, g["params"][name], f"{path}.params.{name}", method)
-        try:
-            generator = GENERATORS.create(g["name"], **g["params"])
-        except Exception as exc:
-            raise _blame(path, g["params"], exc, GENERATORS.get(g["name"])) from None
+        generator = _create(GENERATORS, g, path, space)
         try:
             check_capabilities(generator, space, g["label"])
         except CapabilityError as exc:
