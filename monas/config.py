@@ -17,7 +17,6 @@ import yaml
 from monas import strict_yaml
 from monas.budget import Budget
 from monas.constraint import Constraint
-from monas.capabilities import check as check_capabilities
 from monas.param_check import ParamError, check_params as check_param_values, schema_of
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, Registry, RegistryError
 
@@ -291,9 +290,7 @@ def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[b
     generators = []
     for i, g in enumerate(cfg["generators"]):
         try:
-            generator = GENERATORS.create(g["name"], **g["params"])
-            check_capabilities(generator, space, g["label"])
-            generators.append((g["label"], generator, g["share"]))
+            generators.append((g["label"], GENERATORS.create(g["name"], **g["params"]), g["share"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"generators[{i}] ({g['name']}): {exc}") from None
     return Engine(

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from monas.arch import Arch
-from monas.capabilities import check as check_capabilities, missing
+from monas.capabilities import missing
 from monas.generator import CandidateGenerator
 from monas.hardware import pinned_threads
 from monas.objective import MAXIMIZE
@@ -160,7 +160,6 @@ class TNDNAS(CandidateGenerator):
         if self.mode_ == "one_shot" and ctx.data is None:
             raise ValueError("tnd_nas mode 'one_shot' trains a supernet and needs a dataset in the study "
                              "(e.g. digits); use mode 'black_box' with a table or trained accuracy")
-        check_capabilities(self, ctx.space, ctx.name)
         # M: null = on in the one-shot mode (dead ops leave the inherited-weight accuracy unchanged)
         self.adapter_.prune_dead_ops = (self.mode_ == "one_shot" if self.prune_dead_ops is None
                                         else self.prune_dead_ops)
