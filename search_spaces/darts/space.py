@@ -129,7 +129,7 @@ class DartsSpace(SearchSpace):
 
         return CellLayout(cell_types=tuple(CELL_TYPES),
                           node_edges=tuple(tuple(range(s.start, s.stop)) for s in NODE_SLICES),
-                          ops=tuple(PRIMITIVES), edges_per_node=2, depth_keyword="layers", search_depth=5,
+                          ops=tuple(PRIMITIVES), edges_per_node=2, depth_keyword=self.supernet_depth, search_depth=5,
                           param_free=("skip_connect", "max_pool_3x3", "avg_pool_3x3"),
                           op_sets=("darts", "sharp"), custom_ops=True)
 

@@ -131,7 +131,7 @@ class NB201Space(SearchSpace):
         for e, (i, _) in enumerate(EDGES):
             groups.setdefault(i, []).append(e)
         return CellLayout(cell_types=("cell",), node_edges=tuple(tuple(groups[i]) for i in sorted(groups)),
-                          ops=tuple(OPS), edges_per_node=None, depth_keyword="N", search_depth=1,
+                          ops=tuple(OPS), edges_per_node=None, depth_keyword=self.supernet_depth, search_depth=1,
                           param_free=("skip_connect", "avg_pool_3x3", "none"))
 
     def cell_ops(self, arch: Arch) -> dict:
