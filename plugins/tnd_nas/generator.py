@@ -21,7 +21,6 @@ engine's own evaluation (e.g. a benchmark table's column), so nothing but steps 
 """
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -40,6 +39,7 @@ from monas.plugins.tnd_nas.policy import PolicySet
 from monas.plugins.tnd_nas.proposals import FrontFilter, propose
 from monas.plugins.tnd_nas.rewards import REWARDS, Sweep, constrained_ranks, pareto_reward, product_reward
 from monas.plugins.tnd_nas.presets import PRESETS
+from monas.presets import merge_preset, signature_from
 from monas.plugins.tnd_nas.shrinking import resolve_keep, shrink
 from monas.plugins.tnd_nas.supernet_training import WEIGHT_TRAINING, OneShotSearch, OneShotSettings
 
@@ -64,11 +64,7 @@ class TNDNAS(CandidateGenerator):
     def __init__(self, preset: Optional[str] = None, **params: Any) -> None:
         """Keyword parameters as listed in the README (the signature shown is ``_configure``'s);
         ``preset`` (``"paper"``, :mod:`.presets`) fills every parameter not given."""
-        if preset is not None:
-            if preset not in PRESETS:
-                raise ValueError(f"tnd_nas: preset={preset!r}; accepted: {', '.join(PRESETS)}")
-            params = {**PRESETS[preset], **params}
-        self._configure(preset=preset, **params)
+        self._configure(preset=preset, **merge_preset("tnd_nas", PRESETS, preset, params))
 
     def _configure(self, mode: str = "auto", n_policies: int = 16, reward: str = "pareto",
                    w: Union[Number, Sequence[Number], Dict[str, Any]] = -1.5,
@@ -473,5 +469,4 @@ def _labels(objectives, accuracy: Optional[str], costs: Optional[Sequence[str]])
 
 
 # the parameters of TNDNAS are those of _configure (``inspect.signature(TNDNAS)`` shows them)
-TNDNAS.__signature__ = inspect.signature(TNDNAS._configure).replace(
-    parameters=[p for name, p in inspect.signature(TNDNAS._configure).parameters.items() if name != "self"])
+TNDNAS.__signature__ = signature_from(TNDNAS._configure)
