@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from monas.arch_weights import gumbel_straight_through
 from monas.plugins.darts import BilevelSearch, SearchSettings, SpaceAdapter
 from monas.plugins.rome import (
     Rome, gumbel_top2, inclusion_probabilities, linear_tau, node_inclusion, pair_probabilities,
@@ -87,31 +86,81 @@ def test_gumbel_top2_gradient_flows_through_the_relaxation():
                           torch.tensor([1, 1] + [2 / 3] * 3 + [0.5] * 4 + [0.4] * 5, dtype=torch.float32))
 
 
+def _autodl_gumbel_hardwts(alpha, tau, generator):
+    """AutoDL GDAS ``search_model_gdas*.py`` forward, written out: gumbels = -log(Exp(1)) noise,
+    probs = softmax((log_softmax(alpha) + gumbels) / tau), resampled while inf/NaN, index = argmax,
+    hardwts = one_hot(index) - probs.detach() + probs. The Exp(1) draw is -log(U) with U uniform
+    from ``generator`` (clamped away from 0 and 1), so both sides consume the same random numbers."""
+    while True:
+        u = torch.rand(alpha.shape, generator=generator).clamp(1e-10, 1.0 - 1e-10)
+        gumbels = -torch.log(-torch.log(u))
+        probs = torch.softmax((torch.log_softmax(alpha, dim=-1) + gumbels) / tau, dim=-1)
+        if torch.isfinite(probs).all():
+            break
+    hard = torch.zeros_like(probs).scatter_(-1, probs.argmax(dim=-1, keepdim=True), 1.0)
+    return hard - probs.detach() + probs
+
+
 def test_k1_without_topology_reproduces_gdas_under_the_same_seed():
-    gdas = search_of(Rome(samples=1, topology=False, include_none=True))
-    assert "none" in gdas.net.ops and gdas.relaxation.uses_beta is False
-    ref_net = search_of(Rome(samples=1, topology=False, include_none=True)).net
-    alpha = {t: gdas.params[f"alpha.{t}"].detach().clone().requires_grad_(True) for t in ADAPTER.cell_types}
-    a_opt = torch.optim.Adam(alpha.values(), lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
+    """ROME with K=1, all 14 edges and ``none`` is GDAS. AutoDL's GDAS (``exps/NAS-Bench-201-algos/
+    GDAS.py`` search_func) updates per step the **weights first** (train batch, clip 5, SGD), then
+    the architecture (valid batch, Adam); ROME's Alg. 1 (and monas' loop) the architecture first.
+    The two interleavings coincide when ROME's first step is weight-only (arch warm-up of one
+    epoch) and its valid batches lag one step: W(t1) | A(v1) W(t2) | A(v2) W(t3) is GDAS's
+    W(t1) A(v1) | W(t2) A(v2) | W(t3). tau is held constant (GDAS sets it per epoch)."""
+    tau = 2.0
+    rome = Rome(samples=1, topology=False, include_none=True, tau_max=tau, tau_min=tau)
+    opts = rome.supernet_options(ADAPTER)
+    nets = []
+    for _ in range(2):  # the same initial weights on both sides
+        torch.manual_seed(0)
+        nets.append(ADAPTER.build_supernet(opts["mode"], **ADAPTER.supernet_kwargs(4, 3, 1, 10, ops=opts["ops"])))
+    net, ref_net = nets
+    initial = [p.detach().clone() for p in net.parameters()]
+    assert "none" in net.ops
+    relax = rome.relaxation(ADAPTER, net.ops)
+    assert relax.uses_beta is False
+    params = relax.new_parameters(net, 0, std=0.5)
+    settings = SearchSettings(epochs=2, batch_size=4, w_lrs=(0.05, 0.05), arch_warmup_epochs=1, **rome.search_options())
+    search = BilevelSearch(net, relax, params, settings, seed=0)
+    alpha = {t: params[f"alpha.{t}"].detach().clone().requires_grad_(True) for t in ADAPTER.cell_types}
+    # AutoDL: w_optimizer SGD over the weights; a_optimizer Adam over the arch parameters
     w_opt = torch.optim.SGD(ref_net.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(4, 1, 8, 8), torch.randint(0, 10, (4,))
-    # hand-written GDAS step (AutoDL GDAS.py): alpha on the valid batch, then the weights
-    tau = linear_tau(0, 2, 10.0, 0.1)
-    hw = {t: gumbel_straight_through(a, tau, g) for t, a in alpha.items()}
-    a_opt.zero_grad()
-    F.cross_entropy(ref_net(x, hw), y).backward()
-    a_opt.step()
-    w_opt.zero_grad()
-    hw = {t: gumbel_straight_through(a.detach(), tau, g) for t, a in alpha.items()}
-    F.cross_entropy(ref_net(x, hw), y).backward()
-    torch.nn.utils.clip_grad_norm_(ref_net.parameters(), 5.0)
-    w_opt.step()
-    gdas.step((x, y), (x, y), 0)
-    for t in ADAPTER.cell_types:
-        assert torch.allclose(gdas.params[f"alpha.{t}"], alpha[t], atol=1e-7)
-    for a, b in zip(gdas.net.parameters(), ref_net.parameters()):
+    a_opt = torch.optim.Adam(alpha.values(), lr=3e-4, betas=(0.5, 0.999), weight_decay=1e-3)
+    g = torch.Generator().manual_seed(0)  # BilevelSearch's sampling generator, seeded the same
+    torch.manual_seed(1)
+    train = [(torch.randn(4, 1, 8, 8), torch.randint(0, 10, (4,))) for _ in range(3)]
+    valid = [(torch.randn(4, 1, 8, 8), torch.randint(0, 10, (4,))) for _ in range(3)]
+
+    def forward(x):  # one GDAS forward: fresh Gumbel noise per cell type, only the sampled op runs
+        return ref_net(x, {t: _autodl_gumbel_hardwts(a, tau, g) for t, a in alpha.items()})
+
+    arch_grads = []
+    for s in range(3):
+        # update the weights (AutoDL: zero_grad, backward, clip_grad_norm_(network.parameters(), 5), step).
+        # [M] AutoDL's norm also counts alpha's train-loss gradient (its arch parameters are registered
+        # in the network); monas clips the weights' gradient alone, as quark0/darts does: so here.
+        w_opt.zero_grad()
+        F.cross_entropy(forward(train[s][0]), train[s][1]).backward()
+        torch.nn.utils.clip_grad_norm_(ref_net.parameters(), 5.0)
+        w_opt.step()
+        if s == 2:
+            break
+        # update the architecture-weight
+        a_opt.zero_grad()
+        F.cross_entropy(forward(valid[s][0]), valid[s][1]).backward()
+        arch_grads.append({t: a.grad.clone() for t, a in alpha.items()})
+        a_opt.step()
+
+    search.step(train[0], valid[2], epoch=0)  # warm-up: weights only (the valid batch is not used)
+    search.step(train[1], valid[0], epoch=1)
+    search.step(train[2], valid[1], epoch=1)
+    for t in ADAPTER.cell_types:  # the last architecture gradient (scale-sensitive, unlike Adam's step)
+        assert torch.allclose(params[f"alpha.{t}"].grad, arch_grads[-1][t], atol=1e-7)
+        assert torch.allclose(params[f"alpha.{t}"], alpha[t], atol=1e-7)
+    for a, b, a0 in zip(net.parameters(), ref_net.parameters(), initial):
         assert torch.allclose(a, b, atol=1e-6)
+    assert any(not torch.allclose(a, a0) for a, a0 in zip(net.parameters(), initial))  # the weights moved
 
 
 def test_arch_gradient_is_the_mean_and_weight_gradient_the_sum_of_k_samples():
