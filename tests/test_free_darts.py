@@ -193,7 +193,7 @@ def test_generator_front_walk_constraints_and_resume(nb201):
 def test_generator_walk_without_constraints_trades_merit_for_cost(nb201):
     objectives = {"accuracy": TabularObjective("c10_test_acc_200ep"),
                   "params": TabularObjective("c10_params_M", direction="minimize")}
-    gen = FreeDARTS(front_size=8, supernet_kwargs=SMALL)
+    gen = FreeDARTS(score="zeros_eval", front_size=8, supernet_kwargs=SMALL)  # eval ranks ops by size
     archive = Engine(nb201, objectives, [("fd", gen, 1.0)], budget=Budget(evaluations=20), seed=0).optimize()
     params = [e.values["params"] for e in archive.evaluations]
     assert len(params) == 9 and params[0] == max(params) and params[-1] < params[0]
@@ -220,3 +220,130 @@ def test_synflow_of_a_plain_network_restores_it(nb201):
     before = _state(net)
     assert synflow_score(net, (3, 16, 16)) > 0
     assert all(torch.equal(before[k], v) for k, v in _state(net).items())
+
+
+# ---------------------------------------------------------------- official ZEROS (METHODS.md section 4 [C])
+class _ToyMixture(torch.nn.Module):
+    """One edge mixing conv3x3 -> BN, identity and avg-pool3x3 (padding counted) -> BN, then
+    ReLU, global average pool and a linear head of 2 logits: a supernet under the contract."""
+
+    ops = ("conv", "skip", "pool")
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.conv = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(1, affine=False)
+        self.pool = torch.nn.AvgPool2d(3, 1, 1, count_include_pad=True)
+        self.bn2 = torch.nn.BatchNorm2d(1, affine=False)
+        self.head = torch.nn.Linear(1, 2)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.randn(1, 1, 3, 3, generator=g))
+            self.head.weight.copy_(torch.tensor([[0.7], [-1.3]]))
+            self.head.bias.copy_(torch.tensor([0.1, -0.2]))
+
+    def forward(self, x, weights, edge_weights=None):
+        a = weights["cell"][0]
+        m = a[0] * self.bn1(self.conv(x)) + a[1] * x + a[2] * self.bn2(self.pool(x))
+        return self.head(torch.relu(m).mean(dim=(2, 3)))
+
+
+def _toy_by_hand(net, alphas, bn_train=True):
+    """Official ZEROS of the toy in numpy: |theta|, one 4x4 all-ones image, BN on the image's own
+    statistics (biased variance, eps 1e-5), R = sum of the logits, S_o = |a_o dR/da_o|."""
+    w = np.abs(net.conv.weight.detach().double().numpy()[0, 0])
+    W = np.abs(net.head.weight.detach().double().numpy()[:, 0])
+    x = np.pad(np.ones((4, 4)), 1)
+    conv = np.array([[(x[i:i + 3, j:j + 3] * w).sum() for j in range(4)] for i in range(4)])
+    pool = np.array([[x[i:i + 3, j:j + 3].sum() / 9.0 for j in range(4)] for i in range(4)])
+
+    def bn(y):
+        return (y - y.mean()) / np.sqrt(y.var() + 1e-5) if bn_train else y
+
+    outs = [bn(conv), np.ones((4, 4)), bn(pool)]
+    m = sum(a * o for a, o in zip(alphas, outs))
+    # R = sum_j W_j mean(relu(m)) + b: dR/da_o = sum(W) * mean(1[m > 0] * o)
+    return np.array([abs(a * W.sum() * ((m > 0) * o).mean()) for a, o in zip(alphas, outs)])
+
+
+def test_official_zeros_matches_a_hand_computed_tiny_mixture():
+    """Train-mode BN on the one all-ones image and the raw signed alpha, computed by hand. With
+    eval-mode BN (or BN bypassed) the scores differ, so this test fails if ZEROS used it."""
+    from monas.objectives.zero_cost import zeros_official
+    net = _ToyMixture()
+    alphas = [2e-3, -1e-3, 1.5e-3]
+    got = zeros_official(net, (1, 4, 4), alphas={"cell": torch.tensor([alphas], dtype=torch.float64)})["scores"]["cell"][0].numpy()
+    want = _toy_by_hand(net, alphas)
+    assert np.all(want > 0)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+    eval_like = _toy_by_hand(net, alphas, bn_train=False)  # the SynFlow-like state gives other scores
+    assert not np.allclose(eval_like, want, rtol=1e-3)
+
+
+def test_official_zeros_restores_the_net_and_uses_raw_seeded_alphas(nb201):
+    from monas.objectives.zero_cost import zeros_alphas, zeros_official
+    net = _nb201_net(nb201).eval()
+    before = _state(net)
+    out = zeros_official(net, (3, 16, 16), seed=4)
+    assert all(torch.equal(before[k], v) for k, v in _state(net).items()) and not net.training
+    alphas = zeros_alphas(net, seed=4)["cell"]
+    assert torch.equal(out["alphas"]["cell"], alphas.double()) and (alphas < 0).any()  # raw, signed
+    assert 5e-4 < float(alphas.std()) < 2e-3
+    assert torch.all(out["scores"]["cell"][:, net.ops.index("none")] == 0)
+    with pytest.raises(ValueError, match="accepted"):
+        zeros_alphas(net, sign="positive")
+
+
+def test_official_zeros_is_not_synflow_per_op_on_darts(darts):
+    """Across seeds the official derivation mixes op types (the official run's histogram); the
+    eval-mode variant (SynFlow per op) picks the largest convolutions on every edge."""
+    hist = {}
+    for score in ("zeros", "zeros_eval"):
+        counts = {}
+        for seed in range(3):
+            gen = FreeDARTS(score=score, seed=seed, supernet_kwargs={"C": 4, "layers": 3}, input_shape=[3, 8, 8])
+            gen.setup(_ctx(darts))
+            for cell in ("normal", "reduce"):
+                for op, _ in gen.ask(1)[0].genotype[cell]:
+                    counts[op] = counts.get(op, 0) + 1
+        hist[score] = counts
+    assert max(hist["zeros"].values()) <= 24 and len(hist["zeros"]) >= 4  # <= half of 48 edges
+    assert set(hist["zeros_eval"]) <= {"sep_conv_3x3", "sep_conv_5x5"}
+
+
+def test_zero_cost_zeros_is_the_official_sum_where_a_mixture_exists(nb201):
+    from monas.objectives.zero_cost import offers_mixture, zeros_official
+    from monas.plugins.free_darts import one_pass
+    ctx = EvaluationContext(space=nb201)
+    obj = ZeroCostObjective(supernet_kwargs=SMALL)
+    arch = nb201.make(["nor_conv_3x3", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none", "nor_conv_3x3"])
+    scores = zeros_official(_nb201_net(nb201), (3, 32, 32), seed=0)["scores"]["cell"]
+    want = sum(float(scores[e, nb201.supernet(mode="mixture", **SMALL).ops.index(op)])
+               for e, op in enumerate(arch.genotype))
+    m = obj.measure(arch, ctx)
+    assert m.details["zeros"] == pytest.approx(want, rel=1e-12)
+    assert obj.fingerprint(ctx)["variant"] == "official"
+    ev = ZeroCostObjective(score="zeros_eval", supernet_kwargs=SMALL).measure(arch, ctx)
+    assert ev.details["zeros_eval"] != pytest.approx(m.details["zeros"], rel=1e-3)
+    assert offers_mixture(nb201)
+    mobilenet = SEARCH_SPACES.create("mobilenet")
+    assert not offers_mixture(mobilenet)
+    assert ZeroCostObjective().fingerprint(EvaluationContext(space=mobilenet))["variant"] == "eval"
+    # FreeDARTS derives from the same scores: on NB201 its cell maximises the official sum
+    res = one_pass(_nb201_net(nb201), (3, 32, 32), seed=0)
+    derived = [nb201.supernet(mode="mixture", **SMALL).ops[int(torch.argmax(r))] for r in res.masks["cell"]]
+    assert obj.measure(nb201.make(derived), ctx).value >= m.value
+
+
+def test_paper_preset_applies_and_explicit_params_win():
+    from monas.plugins.free_darts.presets import PRESETS
+    import inspect
+    gen = FreeDARTS(preset="paper")
+    assert gen.preset == "paper" and gen.score == "zeros" and gen.dtype == PRESETS["paper"]["dtype"] == "float32"
+    assert gen.alpha_std == 1e-3 and gen.n_seeds == 1
+    assert FreeDARTS(preset="paper", dtype="float64", n_seeds=3).dtype == "float64"
+    assert FreeDARTS().dtype == "float64" and FreeDARTS().preset is None
+    with pytest.raises(ValueError, match=r"^free_darts: preset='nope'; accepted: paper$"):
+        FreeDARTS(preset="nope")
+    assert "preset" in inspect.signature(FreeDARTS).parameters
+    assert "alpha_sign" in inspect.signature(FreeDARTS).parameters

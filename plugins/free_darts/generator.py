@@ -2,9 +2,13 @@
 
 ``ask`` returns, in order:
 
-1. the architecture FreeDARTS derives (:func:`iterative_prune` + :func:`derive_arch`) from the
-   supernet initialised with each of ``n_seeds`` seeds (``seed``, ``seed`` + 1, ...; ``seed``
-   defaults to the engine's seed for this generator), skipping repeats;
+1. the architecture FreeDARTS derives from the supernet initialised with each of ``n_seeds``
+   seeds (``seed``, ``seed`` + 1, ...; ``seed`` defaults to the engine's seed for this
+   generator; the seed draws both the weights and the raw alphas), skipping repeats. With
+   ``score="zeros"`` (default) as the official code: one pass of official ZEROS
+   (:func:`one_pass`: train-mode BN, raw signed alpha ~ 1e-3) and the DARTS rule; with
+   ``score="zeros_eval"`` the earlier reconstruction (:func:`iterative_prune` with BN bypassed:
+   SynFlow per op);
 2. up to ``front_size`` further candidates along a greedy walk from the first derivation, for
    a multi-objective front: each step demotes one edge's op to the op pruned just before it on
    that edge, choosing the edge whose ZEROS score drops least (log S_current - log S_next, both
@@ -28,25 +32,41 @@ from monas.arch import Arch
 from monas.evaluation import Evaluation
 from monas.generator import CandidateGenerator
 from monas.objectives._build import input_shape_for
-from monas.objectives.zero_cost import BN_MODES, DTYPES, kaiming_init
-from monas.plugins.free_darts.pruning import PruningResult, derive_arch, iterative_prune
+from monas.objectives.zero_cost import ALPHA_SIGNS, BN_MODES, DTYPES, ZEROS_ALPHA_STD, kaiming_init
+from monas.plugins.free_darts.presets import PRESETS
+from monas.plugins.free_darts.pruning import PruningResult, derive_arch, iterative_prune, one_pass
+from monas.presets import merge_preset, signature_from
+
+SEARCH_SCORES = ("zeros", "zeros_eval")
 
 
 class FreeDARTS(CandidateGenerator):
-    """Parameters: ``n_seeds`` (1), ``seed`` (None: the engine's), ``front_size`` (0),
-    ``ops_per_round`` (1), ``supernet_kwargs`` (None: the space's search supernet, e.g. NB201
-    C=16 N=5, DARTS C=16 with 8 cells; the data's channels and classes when there is data),
-    ``input_shape`` ([C, H, W] of the all-ones input; None: the data's, else 3 x the space's
-    ``input_size``, else 3x32x32), ``dtype`` ("float64"), ``bn`` ("bypass"), ``batch_size`` (1).
+    """Parameters: ``score`` ("zeros": official, one pass; "zeros_eval": iterative pruning on
+    ZEROS-eval), ``n_seeds`` (1), ``seed`` (None: the engine's), ``front_size`` (0),
+    ``alpha_std`` (1e-3) and ``alpha_sign`` ("signed"; "abs" as the NB201 notebook) of the raw
+    alphas (zeros), ``ops_per_round`` (1) and ``bn`` ("bypass") of the pruning (zeros_eval),
+    ``supernet_kwargs`` (None: the space's search supernet, e.g. NB201 C=16 N=5, DARTS C=16 with
+    8 cells; the data's channels and classes when there is data), ``input_shape`` ([C, H, W] of
+    the all-ones input; None: the data's, else 3 x the space's ``input_size``, else 3x32x32),
+    ``dtype`` ("float64"), ``batch_size`` (1); ``preset`` ("paper", :mod:`.presets`) fills
+    every parameter not given.
     """
 
     requires = ("supernet.mixture",)
 
     contract_params = {"n_seeds": 2, "front_size": 2}
 
-    def __init__(self, n_seeds: int = 1, seed: Optional[int] = None, front_size: int = 0, ops_per_round: int = 1,
-                 supernet_kwargs: Optional[Dict[str, Any]] = None, input_shape: Optional[Sequence[int]] = None,
-                 dtype: str = "float64", bn: str = "bypass", batch_size: int = 1) -> None:
+    def __init__(self, preset: Optional[str] = None, **params: Any) -> None:
+        """Keyword parameters as in the class docstring (the signature shown is ``_configure``'s)."""
+        self._configure(preset=preset, **merge_preset("free_darts", PRESETS, preset, params))
+
+    def _configure(self, score: str = "zeros", n_seeds: int = 1, seed: Optional[int] = None, front_size: int = 0,
+                   alpha_std: float = ZEROS_ALPHA_STD, alpha_sign: str = "signed", ops_per_round: int = 1,
+                   supernet_kwargs: Optional[Dict[str, Any]] = None, input_shape: Optional[Sequence[int]] = None,
+                   dtype: str = "float64", bn: str = "bypass", batch_size: int = 1,
+                   preset: Optional[str] = None) -> None:
+        if score not in SEARCH_SCORES:
+            raise ValueError(f"free_darts score {score!r}; accepted: {', '.join(SEARCH_SCORES)}")
         if int(n_seeds) < 1:
             raise ValueError(f"free_darts n_seeds must be >= 1, got {n_seeds}")
         if int(front_size) < 0:
@@ -55,17 +75,25 @@ class FreeDARTS(CandidateGenerator):
             raise ValueError(f"free_darts dtype {dtype!r}; accepted: {', '.join(DTYPES)}")
         if bn not in BN_MODES:
             raise ValueError(f"free_darts bn {bn!r}; accepted: {', '.join(BN_MODES)}")
+        if alpha_sign not in ALPHA_SIGNS:
+            raise ValueError(f"free_darts alpha_sign {alpha_sign!r}; accepted: {', '.join(ALPHA_SIGNS)}")
+        if not float(alpha_std) > 0:
+            raise ValueError(f"free_darts alpha_std must be > 0, got {alpha_std}")
         if int(ops_per_round) < 1:
             raise ValueError(f"free_darts ops_per_round must be >= 1, got {ops_per_round}")
+        self.score = score
         self.n_seeds = int(n_seeds)
         self.seed = seed
         self.front_size = int(front_size)
+        self.alpha_std = float(alpha_std)
+        self.alpha_sign = alpha_sign
         self.ops_per_round = int(ops_per_round)
         self.supernet_kwargs = dict(supernet_kwargs or {})
         self.input_shape = None if input_shape is None else [int(v) for v in input_shape]
         self.dtype = dtype
         self.bn = bn
         self.batch_size = int(batch_size)
+        self.preset = preset
 
     # ------------------------------------------------------------------ search
     def setup(self, ctx) -> None:
@@ -100,8 +128,13 @@ class FreeDARTS(CandidateGenerator):
         """One FreeDARTS search at initialisation seed ``seed``; the net is kept for deriving."""
         t = time.perf_counter()
         self._net = self.supernet(seed)
-        result = iterative_prune(self._net, self._shape(), allowed_ops=list(self.ctx_.space.ops),
-                                 ops_per_round=self.ops_per_round, dtype=DTYPES[self.dtype], bn=self.bn)
+        allowed = list(self.ctx_.space.ops)
+        if self.score == "zeros":
+            result = one_pass(self._net, self._shape(), allowed_ops=allowed, seed=seed, std=self.alpha_std,
+                              sign=self.alpha_sign, dtype=DTYPES[self.dtype])
+        else:
+            result = iterative_prune(self._net, self._shape(), allowed_ops=allowed,
+                                     ops_per_round=self.ops_per_round, dtype=DTYPES[self.dtype], bn=self.bn)
         self.search_s_ += time.perf_counter() - t
         self.ctx_.progress(f"free_darts: seed {seed} searched in {time.perf_counter() - t:.1f}s")
         return result
@@ -216,3 +249,7 @@ class FreeDARTS(CandidateGenerator):
         self.proposed_ = set(state["proposed"])
         self.pending_ = list(state.get("pending", []))
         self.search_s_ = float(state["search_s"])
+
+
+# the parameters of FreeDARTS are those of _configure (``inspect.signature(FreeDARTS)`` shows them)
+FreeDARTS.__signature__ = signature_from(FreeDARTS._configure)

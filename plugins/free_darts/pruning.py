@@ -1,7 +1,12 @@
-"""FreeDARTS: iterative, data-agnostic pruning of a supernet's ops by their ZEROS scores.
+"""FreeDARTS: data-agnostic selection of a supernet's ops by their ZEROS scores.
 
-METHODS.md section 4 (reconstructed [U]); the score itself is
-:func:`monas.objectives.zero_cost.zeros_scores`. Choices:
+:func:`one_pass` is the official code (METHODS.md section 4 [C]): one pass of official ZEROS
+(:func:`monas.objectives.zero_cost.zeros_official`), then the derivation. Its result has the
+same form as the iterative pruning's (one round; per edge the ops in ascending score order, as
+if all but the best had been pruned at once), so the front walk works on both.
+
+:func:`iterative_prune` is the earlier reconstruction [U], used with ZEROS-eval
+(:func:`monas.objectives.zero_cost.zeros_scores`, BN bypassed, mask alphas). Choices:
 
 - **Masks:** alpha_{e,o} starts at 1 for every op the space's genotypes may contain and at 0
   for the others (DARTS: ``none`` never competes, since the DARTS rule drops it anyway; NB201:
@@ -27,7 +32,7 @@ import torch
 import torch.nn as nn
 
 from monas.arch import Arch
-from monas.objectives.zero_cost import zeros_scores
+from monas.objectives.zero_cost import ZEROS_ALPHA_STD, zeros_official, zeros_scores
 
 
 @dataclass
@@ -106,6 +111,29 @@ def iterative_prune(net: nn.Module, input_shape: Sequence[int] = (3, 32, 32),
             order[t][e].extend(ops)
             last_round[t][e].extend([len(rounds) - 1] * len(ops))
     return PruningResult(masks=masks, rounds=rounds, order=order, last_round=last_round)
+
+
+def one_pass(net: nn.Module, input_shape: Sequence[int] = (3, 32, 32),
+             allowed_ops: Optional[Sequence[str]] = None, seed: int = 0, std: float = ZEROS_ALPHA_STD,
+             sign: str = "signed", dtype: torch.dtype = torch.float64) -> PruningResult:
+    """The official FreeDARTS search: one pass of official ZEROS over every op of ``net`` (raw
+    alphas of ``seed``, ``std``, ``sign``; ops outside ``allowed_ops`` such as DARTS' ``none``
+    are mixed in as the official code does, but never survive). On every edge the allowed op
+    with the highest score survives (ties: the later column); ``order`` lists the allowed ops by
+    ascending score (ties: the earlier column first). ``net``'s weights are unchanged."""
+    allowed = initial_masks(net, allowed_ops)
+    scores = zeros_official(net, input_shape, seed=seed, std=std, sign=sign, dtype=dtype)["scores"]
+    masks, order, last_round = {}, {}, {}
+    for t, m in allowed.items():
+        masks[t] = torch.zeros_like(m)
+        order[t], last_round[t] = [], []
+        for e in range(m.shape[0]):
+            ops = torch.nonzero(m[e]).flatten().tolist()
+            ranked = sorted(ops, key=lambda o: (float(scores[t][e, o]), o))
+            masks[t][e, ranked[-1]] = 1.0
+            order[t].append(ranked)
+            last_round[t].append([0] * len(ranked))
+    return PruningResult(masks=masks, rounds=[scores], order=order, last_round=last_round)
 
 
 def derive_arch(space, net: nn.Module, result: PruningResult,
