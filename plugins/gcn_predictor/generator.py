@@ -7,6 +7,11 @@ generator:
    them. With an accuracy objective of fidelity ``supernet`` (inherited weights of a supernet a
    one-shot generator publishes) these labels are the supernet's noisy estimates, the paper's
    use; with any other objective (a table, short training) the GCN fits those evaluations.
+   ``labels="supernet"`` is the paper's method without the engine in the loop: the generator
+   trains (or reuses) the supernet itself, labels ``supernet_samples`` uniform subnets with their
+   inherited-weight validation accuracy and fits the target to those (:mod:`.supernet`); the
+   target of every pool member, evaluated or not, is then the GCN's prediction, and the
+   archive only serves predicted costs (with measured costs there is no random start).
 2. **Fit** a :class:`GCNPredictor` on every complete evaluation in the shared archive (all
    generators' work), cold the first time (``epochs``), then warm-started for
    ``refit_epochs`` every ``refit_every`` evaluations (incremental refits keep a run cheap).
@@ -31,7 +36,8 @@ generator:
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -44,8 +50,17 @@ from monas.generator import CandidateGenerator
 from monas.objective import MAXIMIZE
 from monas.plugins.gcn_predictor.model import GraphBatch, stack_graphs
 from monas.plugins.gcn_predictor.predictor import GCNPredictor
+from monas.plugins.gcn_predictor.presets import PRESETS
+from monas.plugins.gcn_predictor.supernet import (
+    SupernetSettings, build_supernet, label_subnets, load_weights, train_uniform,
+)
+from monas.presets import merge_preset, signature_from
 
 COST_MODES = ("auto", "measure", "predict")
+#: what the GCN fits: the archive's evaluations, or the supernet's estimates of uniform subnets
+LABELS = ("archive", "supernet")
+#: what ``labels="supernet"`` needs of a space (monas.capabilities)
+SUPERNET_NEEDS = ("supernet.single_path",)
 
 
 class GCNPredictorGenerator(CandidateGenerator):
@@ -58,6 +73,16 @@ class GCNPredictorGenerator(CandidateGenerator):
     (20000), ``pool_size`` (2000), ``n_mutants`` (200), ``threads`` (1: torch threads while
     fitting and predicting, restored afterwards; None leaves torch's setting).
 
+    ``labels``: ``"archive"`` (default) fits the engine's evaluations; ``"supernet"`` (the paper's
+    method, :mod:`.supernet`) fits the target to the inherited-weight accuracies of
+    ``supernet_samples`` (200) uniform subnets on ``label_split`` ("valid", batches of
+    ``label_batch_size`` 256), from the supernet a one-shot generator published, the weights
+    in the file ``supernet`` (e.g. tnd_nas' ``checkpoints/<label>/tnd_nas_search.pt``), or one
+    trained here by uniform single-path SGD (``supernet_C`` 8, ``supernet_depth`` None,
+    ``supernet_kwargs``, ``supernet_epochs`` 10, ``supernet_batch_size`` 64,
+    ``supernet_steps_per_epoch`` None, ``supernet_lr`` 0.05 cosine to ``supernet_lr_min`` 0).
+    The costs are measured or predicted as above. ``preset="paper"``: :mod:`.presets`.
+
     The defaults are sized for speed (a 300-evaluation NB201 run refits 14 times and predicts
     all 15,625 cells each time in a few seconds on one CPU core); the predictor's own defaults
     (hidden 128, 300 epochs, METHODS.md [M]) serve one-off fits such as the lookup table."""
@@ -66,20 +91,36 @@ class GCNPredictorGenerator(CandidateGenerator):
 
     contract_params = {"n_init": 3, "refit_every": 2, "epochs": 5, "refit_epochs": 2, "hidden": 8}
 
-    def __init__(self, n_init: int = 20, refit_every: int = 20, batch_size: int = 5,
-                 target: Optional[str] = None, costs: str = "auto",
-                 hidden: int = 32, layers: int = 3, epochs: int = 100, refit_epochs: int = 20,
-                 lr: float = 1e-3, weight_decay: float = 1e-4, fit_batch_size: int = 64, ensemble: int = 1,
-                 max_pool: int = 20000, pool_size: int = 2000, n_mutants: int = 200,
-                 threads: Optional[int] = 1) -> None:
+    def __init__(self, preset: Optional[str] = None, **params: Any) -> None:
+        """Keyword parameters as in the class docstring and the README (the signature shown is
+        ``_configure``'s); ``preset`` (``"paper"``, :mod:`.presets`) fills every parameter not given."""
+        self._configure(preset=preset, **merge_preset("gcn_predictor", PRESETS, preset, params))
+
+    def _configure(self, n_init: int = 20, refit_every: int = 20, batch_size: int = 5,
+                   target: Optional[str] = None, costs: str = "auto",
+                   hidden: int = 32, layers: int = 3, epochs: int = 100, refit_epochs: int = 20,
+                   lr: float = 1e-3, weight_decay: float = 1e-4, fit_batch_size: int = 64, ensemble: int = 1,
+                   max_pool: int = 20000, pool_size: int = 2000, n_mutants: int = 200,
+                   threads: Optional[int] = 1, labels: str = "archive", supernet: Optional[str] = None,
+                   supernet_samples: int = 200, supernet_C: int = 8, supernet_depth: Optional[int] = None,
+                   supernet_kwargs: Optional[Dict[str, Any]] = None, supernet_epochs: int = 10,
+                   supernet_batch_size: int = 64, supernet_steps_per_epoch: Optional[int] = None,
+                   supernet_lr: float = 0.05, supernet_lr_min: float = 0.0, label_split: str = "valid",
+                   label_batch_size: int = 256, preset: Optional[str] = None) -> None:
         if costs not in COST_MODES:
             raise ValueError(f"costs={costs!r}; accepted: {', '.join(COST_MODES)}")
+        if labels not in LABELS:
+            raise ValueError(f"gcn_predictor labels={labels!r}; accepted: {', '.join(LABELS)}")
         for name, value in (("n_init", n_init), ("refit_every", refit_every), ("batch_size", batch_size),
-                            ("epochs", epochs), ("refit_epochs", refit_epochs), ("pool_size", pool_size)):
+                            ("epochs", epochs), ("refit_epochs", refit_epochs), ("pool_size", pool_size),
+                            ("supernet_C", supernet_C), ("supernet_epochs", supernet_epochs),
+                            ("supernet_batch_size", supernet_batch_size), ("label_batch_size", label_batch_size)):
             if int(value) < 1:
                 raise ValueError(f"gcn_predictor {name} must be >= 1, got {value}")
         if int(n_init) < 2:
             raise ValueError(f"gcn_predictor n_init must be >= 2 (a fit needs 2 examples), got {n_init}")
+        if int(supernet_samples) < 2:
+            raise ValueError(f"gcn_predictor supernet_samples must be >= 2 (a fit needs 2 examples), got {supernet_samples}")
         self.n_init = int(n_init)
         self.refit_every = int(refit_every)
         self.batch_size = int(batch_size)
@@ -99,6 +140,26 @@ class GCNPredictorGenerator(CandidateGenerator):
         if threads is not None and int(threads) < 1:
             raise ValueError(f"gcn_predictor threads must be >= 1 or null, got {threads}")
         self.threads = None if threads is None else int(threads)
+        self.labels = labels
+        self.supernet = None if supernet is None else str(supernet)
+        self.supernet_samples = int(supernet_samples)
+        self.supernet_settings = SupernetSettings(
+            C=int(supernet_C), depth=None if supernet_depth is None else int(supernet_depth),
+            kwargs=dict(supernet_kwargs or {}), epochs=int(supernet_epochs), batch_size=int(supernet_batch_size),
+            steps_per_epoch=None if supernet_steps_per_epoch is None else int(supernet_steps_per_epoch),
+            lr=float(supernet_lr), lr_min=float(supernet_lr_min))
+        self.label_split = label_split
+        self.label_batch_size = int(label_batch_size)
+        self.preset = preset
+
+    @property
+    def needs_data(self) -> bool:
+        """``labels="supernet"`` trains (or loads) a supernet and labels subnets on the study's data."""
+        return self.labels == "supernet"
+
+    def required_capabilities(self) -> Tuple[str, ...]:
+        """``graph``; with ``labels="supernet"`` also the supernet's single-path protocol."""
+        return self.requires + (SUPERNET_NEEDS if self.labels == "supernet" else ())
 
     # ------------------------------------------------------------------ set-up
     def setup(self, ctx) -> None:
@@ -126,11 +187,20 @@ class GCNPredictorGenerator(CandidateGenerator):
         self._pool_index: Dict[str, int] = {}
         self._graphs: Optional[GraphBatch] = None
         self._measured: Dict[str, np.ndarray] = {}
+        self.sn_predictor_ = GCNPredictor(hidden=self.hidden, layers=self.layers, epochs=self.epochs, lr=self.lr,
+                                          weight_decay=self.weight_decay, batch_size=self.fit_batch_size,
+                                          ensemble=self.ensemble, seed=ctx.seed + 1)
+        self.sn_labels_: Optional[Dict[str, Any]] = None  # {"keys", "acc", "source"} once labelled
+        if self.labels == "supernet" and ctx.data is None:
+            raise ValueError("gcn_predictor labels='supernet' labels subnets with a supernet's accuracy and needs a "
+                             "dataset in the study (e.g. digits); use labels='archive' with a table or trained accuracy")
 
     @property
     def predicted_labels(self) -> List[str]:
-        """Labels the GCN outputs: the target, plus the costs when they are predicted."""
-        return [self.target_] + (self.cost_labels_ if self.cost_mode_ == "predict" else [])
+        """Labels the GCN fitted to the archive outputs: the target (unless it comes from the
+        supernet labels), plus the costs when they are predicted."""
+        costs = self.cost_labels_ if self.cost_mode_ == "predict" else []
+        return costs if self.labels == "supernet" else [self.target_] + costs
 
     # ------------------------------------------------------------------ the pool
     def _enumerable(self) -> bool:
@@ -217,11 +287,14 @@ class GCNPredictorGenerator(CandidateGenerator):
         self._decide_costs()
         self._grow_pool(self.ctx_.archive.front())
         self._add_to_pool([e.arch for e in evs])  # the GCN reads graphs from the pool
-        idx = np.array([self._pool_index[e.arch.key] for e in evs])
-        y = np.array([[e.values[l] for l in self.predicted_labels] for e in evs])
-        warm = self.predictor_.fitted
-        self.predictor_.fit(self._graphs.select(idx), y, epochs=self.refit_epochs if warm else self.epochs,
-                            warm_start=warm)
+        if self.labels == "supernet" and not self.sn_predictor_.fitted:
+            self._fit_supernet_labels()
+        if self.predicted_labels and len(evs) >= 2:
+            idx = np.array([self._pool_index[e.arch.key] for e in evs])
+            y = np.array([[e.values[l] for l in self.predicted_labels] for e in evs])
+            warm = self.predictor_.fitted
+            self.predictor_.fit(self._graphs.select(idx), y, epochs=self.refit_epochs if warm else self.epochs,
+                                warm_start=warm)
         self.n_refits_ += 1
         self.since_fit_ = 0
         self.queue_ = self._rank(evs)
@@ -229,10 +302,14 @@ class GCNPredictorGenerator(CandidateGenerator):
     def _rank(self, evs: List[Evaluation]) -> List[str]:
         """Unevaluated, unproposed pool keys in proposal order (module docstring, step 5)."""
         labels = [o.label for o in self.ctx_.objectives]
-        pred = self.predictor_.predict(self._graphs).reshape(len(self._pool_archs), -1)
         values = np.empty((len(self._pool_archs), len(labels)))
-        for k, label in enumerate(self.predicted_labels):
-            values[:, labels.index(label)] = pred[:, k]
+        if self.predicted_labels:
+            pred = self.predictor_.predict(self._graphs).reshape(len(self._pool_archs), -1)
+            for k, label in enumerate(self.predicted_labels):
+                values[:, labels.index(label)] = pred[:, k]
+        t = labels.index(self.target_)
+        if self.labels == "supernet":  # the GCN's lookup table of the supernet estimates
+            values[:, t] = self.sn_predictor_.predict(self._graphs)
         if self.cost_mode_ == "measure":
             measured = self._measured_costs()
             for k, label in enumerate(self.cost_labels_):
@@ -240,7 +317,10 @@ class GCNPredictorGenerator(CandidateGenerator):
         known = np.zeros(len(self._pool_archs), dtype=bool)
         for e in evs:
             i = self._pool_index[e.arch.key]
-            values[i] = [e.values[l] for l in labels]
+            row = [e.values[l] for l in labels]
+            if self.labels == "supernet":  # [M] the target on one scale: the GCN's, also for evaluated points
+                row[t] = values[i, t]
+            values[i] = row
             known[i] = True
         violation = np.zeros(len(values))
         for c in self.ctx_.constraints:
@@ -304,10 +384,12 @@ class GCNPredictorGenerator(CandidateGenerator):
     def _ask(self, n: int) -> List[Arch]:
         evaluated = set(e.arch.key for e in self.ctx_.archive.evaluations)
         n_complete = len(self._complete())
-        if n_complete + len([k for k in self.proposed_ if k not in evaluated]) < self.n_init:
-            archs = self._random(min(n, self.n_init - n_complete), evaluated)
+        # with supernet labels and measured costs nothing is fitted to the archive: no random start
+        n_init = self.n_init if self.predicted_labels else 0
+        if n_complete + len([k for k in self.proposed_ if k not in evaluated]) < n_init:
+            archs = self._random(min(n, n_init - n_complete), evaluated)
         else:
-            if n_complete < 2:  # every initial candidate failed: keep sampling
+            if n_init and n_complete < 2:  # every initial candidate failed: keep sampling
                 archs = self._random(n, evaluated)
                 self.proposed_.update(a.key for a in archs)
                 return archs
@@ -336,6 +418,8 @@ class GCNPredictorGenerator(CandidateGenerator):
             "pool": None if self.pool_keys_ is None or self._enumerable() else list(self.pool_keys_),
             "pool_built": self.pool_keys_ is not None,
             "predictor": self.predictor_.state_dict() if self.predictor_.fitted else None,
+            "supernet_labels": self.sn_labels_,
+            "supernet_predictor": self.sn_predictor_.state_dict() if self.sn_predictor_.fitted else None,
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -350,3 +434,60 @@ class GCNPredictorGenerator(CandidateGenerator):
             self._build_pool(state["pool"])
         if state["predictor"] is not None:
             self.predictor_.load_state_dict(state["predictor"])
+        self.sn_labels_ = state.get("supernet_labels")
+        if state.get("supernet_predictor") is not None:
+            self.sn_predictor_.load_state_dict(state["supernet_predictor"])
+
+    # ------------------------------------------------------------------ supernet labels
+    def _checkpoint_path(self) -> Optional[Path]:
+        ckpt = getattr(self.ctx_, "checkpoint_dir", None)
+        return None if ckpt is None else Path(ckpt) / "gcn_supernet.pt"
+
+    def _get_supernet(self):
+        """(net, source): the published supernet, the ``supernet`` file's, or one trained here
+        (saved to the checkpoint folder as ``gcn_supernet.pt`` and reused on resume)."""
+        ctx = self.ctx_
+        shared = ctx.evaluation.shared
+        if self.supernet is None and shared.get("supernet") is not None:
+            return shared["supernet"], f"published:{shared.get('supernet_tag')}"
+        settings = self.supernet_settings
+        net = build_supernet(ctx.space, ctx.data, settings, seed=int(ctx.seed))
+        own = self._checkpoint_path()
+        if self.supernet is not None:
+            load_weights(net, self.supernet)
+            source = f"file:{self.supernet}"
+        elif own is not None and own.exists():
+            load_weights(net, own)
+            source = "trained:resumed"
+        else:
+            ctx.progress(f"{ctx.name}: training the supernet (uniform single path, {settings.epochs} epochs)")
+            train_uniform(net, ctx.space, ctx.data, settings, int(ctx.seed), ctx.device, ctx.progress)
+            if own is not None:
+                tmp = Path(str(own) + ".tmp")
+                torch.save({"supernet": net.state_dict()}, tmp)
+                tmp.replace(own)
+            source = "trained"
+        net.to(ctx.device)
+        if shared.get("supernet") is None:  # the accuracy objective's `supernet` fidelity may use it
+            shared["supernet"] = net
+            shared["supernet_tag"] = (f"{ctx.name}:gcn_predictor:{source}:seed={ctx.seed}:C={settings.C}:"
+                                      f"depth={settings.depth}:epochs={settings.epochs}")
+        return net, source
+
+    def _fit_supernet_labels(self) -> None:
+        """METHODS.md section 6 steps 1-4: supernet, N uniform subnets labelled with their
+        inherited-weight accuracy, the GCN fitted to those labels (:mod:`.supernet`)."""
+        ctx = self.ctx_
+        net, source = self._get_supernet()
+        rng = np.random.default_rng([int(ctx.seed), 29])
+        ctx.progress(f"{ctx.name}: labelling {self.supernet_samples} uniform subnets with the supernet ({source})")
+        archs, acc = label_subnets(net, ctx.space, ctx.data, self.supernet_samples, rng, self.label_split,
+                                   self.label_batch_size)
+        self._add_to_pool(archs)
+        idx = np.array([self._pool_index[a.key] for a in archs])
+        self.sn_predictor_.fit(self._graphs.select(idx), acc)
+        self.sn_labels_ = {"keys": [a.key for a in archs], "acc": acc.tolist(), "source": source}
+
+
+# the parameters of GCNPredictorGenerator are those of _configure (``inspect.signature`` shows them)
+GCNPredictorGenerator.__signature__ = signature_from(GCNPredictorGenerator._configure)
