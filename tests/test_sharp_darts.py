@@ -109,3 +109,80 @@ def test_generator_schedule_matches_the_cosine_power_formula_written_out():
     expect = [lo + pi * (hi - lo) for pi in p]
     got = SharpDarts(epochs=E, w_lr=hi, w_lr_min=lo, exponent_order=2, lr_warmup_epochs=W).w_lrs()
     assert np.allclose(got, expect, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the op set travels with the genotype
+def _n_params(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def test_derived_sharp_cell_is_built_with_the_sharp_ops():
+    """A sharpDARTS cell names its op set; building it through the space gives SharpSepConv (as
+    deep for dil as for sep), so params/FLOPs objectives and retraining see the searched ops."""
+    space = SEARCH_SPACES.create("darts")
+    g = torch.Generator().manual_seed(0)
+    params = {"alpha.normal": torch.randn(14, 8, generator=g), "alpha.reduce": torch.randn(14, 8, generator=g)}
+    params["alpha.normal"][:, ADAPTER.all_ops.index("dil_conv_5x5")] += 5.0  # a dil-conv cell
+    arch = SharpDarts().relaxation(ADAPTER, ADAPTER.all_ops).derive(params)[0][1]
+    assert arch.genotype["op_set"] == "sharp" and arch.key.endswith(";op_set=sharp")
+    assert space.from_key(arch.key) == arch and space.from_key(arch.key).genotype == arch.genotype
+    assert space.contains(arch)
+    net = space.build(arch, C=8, layers=3)
+    plain = space.build(space.with_op_set(arch, "darts"), C=8, layers=3)
+    assert any(isinstance(m, SharpSepConv) for m in net.modules())
+    assert not any(isinstance(m, SharpSepConv) for m in plain.modules())
+    assert _n_params(net) > _n_params(plain)
+    assert _n_params(net) == _n_params(space.build(arch, C=8, layers=3, op_set="sharp"))
+    # the plain ops on request: scalar weighting over op_set "darts" derives plain cells
+    plain_arch = SharpDarts(op_set="darts").relaxation(ADAPTER, ADAPTER.all_ops).derive(params)[0][1]
+    assert "op_set" not in plain_arch.genotype and plain_arch == space.with_op_set(arch, "darts")
+
+
+def test_plain_darts_genotypes_are_unchanged():
+    from monas.search_spaces.darts.genotype import DARTS_V2, canonical_genotype, genotype_to_key
+    space = SEARCH_SPACES.create("darts")
+    arch = space.make(DARTS_V2)
+    assert set(arch.genotype) == {"normal", "normal_concat", "reduce", "reduce_concat"}
+    assert "op_set" not in arch.key and ";" in arch.key and arch.key.count(";") == 1
+    assert canonical_genotype({**DARTS_V2, "op_set": "darts"}) == arch.genotype
+    assert genotype_to_key(arch.genotype) == arch.key
+    net = space.build(arch, C=8, layers=3)
+    assert not any(isinstance(m, SharpSepConv) for m in net.modules())
+    assert _n_params(net) == _n_params(space.build(arch, C=8, layers=3, op_set="darts"))
+    from monas.search_space import ArchError
+    with pytest.raises(ArchError, match="op_set"):
+        space.make({**DARTS_V2, "op_set": "fancy"})
+
+
+def test_sharp_search_proposes_cells_priced_with_the_sharp_ops():
+    from monas.context import EvaluationContext, GeneratorContext
+    from monas.datasets import load_digits
+    from monas.objectives.params_flops import ParamsObjective
+    space = SEARCH_SPACES.create("darts", C=8, layers=3)
+    data = load_digits()
+    ev = EvaluationContext(space=space, data=data)
+    ctx = GeneratorContext(name="sharp", space=space, objectives=[], constraints=[], seed=0, measure=None,
+                           archive=None, evaluation=ev)
+    torch.manual_seed(0)
+    gen = SharpDarts(**{**SharpDarts.contract_params, "top_k": 1})
+    gen.setup(ctx)
+    arch = gen.ask(1)[0]
+    assert arch.genotype["op_set"] == "sharp"
+    obj = ParamsObjective()
+    assert obj.measure(arch, ev).value > obj.measure(space.with_op_set(arch, "darts"), ev).value
+
+
+def test_paper_preset_applies_and_explicit_params_win():
+    import inspect
+    from monas.plugins.sharp_darts.presets import PRESETS
+    gen = SharpDarts(preset="paper")
+    assert gen.preset == "paper" and (gen.epochs, gen.C, gen.layers, gen.search_batch_size) == (50, 16, 8, 64)
+    assert gen.lr_warmup_epochs == 5 and gen.op_set == "sharp" and gen.weighting == "max_w"
+    assert gen.w_lrs()[0] == pytest.approx(1e-4 + (0.025 - 1e-4) / 6) and gen.w_lrs()[-1] == pytest.approx(1e-4)
+    assert PRESETS["paper"]["epochs"] == 50
+    other = SharpDarts(preset="paper", epochs=10, C=8)
+    assert (other.epochs, other.C, other.layers) == (10, 8, 8)
+    assert SharpDarts().epochs == 2 and SharpDarts().preset is None
+    with pytest.raises(ValueError, match=r"^sharp_darts: preset='fast'; accepted: paper$"):
+        SharpDarts(preset="fast")
+    assert {"preset", "epochs", "op_set"} <= set(inspect.signature(SharpDarts).parameters)

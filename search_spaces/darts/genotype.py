@@ -15,6 +15,12 @@ so the order carries no meaning). Node relabellings that give isomorphic cells a
 
 Key: ``normal=<n0>+<n1>+<n2>+<n3>;reduce=<n0>+<n1>+<n2>+<n3>`` with ``<nj> = op~i|op~k`` and
 i < k, e.g. DARTS_V2's normal cell starts ``normal=sep_conv_3x3~0|sep_conv_3x3~1+...``.
+
+Op set: a genotype may name the implementation of its ops, ``"op_set": "sharp"`` (sharpDARTS'
+SharpSepConv for sep and dil convs; see ``operations.OP_SETS``), so a cell searched with those
+ops is built, priced and retrained with them. The plain DARTS ops ("darts") are the default and
+are never written: a plain genotype and its key are exactly as above; another op set is kept
+in the canonical genotype and appended to the key as ``;op_set=sharp``.
 """
 from __future__ import annotations
 
@@ -44,6 +50,19 @@ NODE_SLICES: Tuple[slice, ...] = tuple(
     slice(n * (n + 3) // 2, (n + 1) * (n + 4) // 2) for n in range(NUM_NODES))
 
 Genotype = Dict[str, Tuple]
+DEFAULT_OP_SET = "darts"
+
+
+def _op_sets() -> Tuple[str, ...]:
+    from monas.search_spaces.darts.operations import OP_SETS  # operations imports this module
+
+    return tuple(OP_SETS)
+
+
+def genotype_op_set(genotype: Any) -> str:
+    """The op set a genotype names ("darts" when it names none)."""
+    value = genotype.get("op_set") if isinstance(genotype, dict) else getattr(genotype, "op_set", None)
+    return DEFAULT_OP_SET if value is None else str(value)
 
 
 def edge_index(node: int, inp: int) -> int:
@@ -113,12 +132,18 @@ def canonical_genotype(genotype: Any) -> Genotype:
                             f"all 4 nodes, accepted: [2, 3, 4, 5]")
         out[f"{cell}_concat"] = CONCAT
     if isinstance(genotype, dict):
-        extra = set(genotype) - set(out)
+        extra = set(genotype) - set(out) - {"op_set"}
         if extra:
             raise ArchError(f"DARTS genotype has unknown fields {sorted(extra)}; accepted: "
-                            f"normal, normal_concat, reduce, reduce_concat")
-    return {"normal": out["normal"], "normal_concat": CONCAT,
-            "reduce": out["reduce"], "reduce_concat": CONCAT}
+                            f"normal, normal_concat, reduce, reduce_concat, op_set")
+    op_set = genotype_op_set(genotype)
+    if op_set not in _op_sets():
+        raise ArchError(f"DARTS genotype op_set={op_set!r}; accepted: {', '.join(_op_sets())}")
+    canonical = {"normal": out["normal"], "normal_concat": CONCAT,
+                 "reduce": out["reduce"], "reduce_concat": CONCAT}
+    if op_set != DEFAULT_OP_SET:
+        canonical["op_set"] = op_set
+    return canonical
 
 
 def genotype_to_key(genotype: Genotype) -> str:
@@ -129,6 +154,9 @@ def genotype_to_key(genotype: Genotype) -> str:
         nodes = [f"{pairs[2 * n][0]}~{pairs[2 * n][1]}|{pairs[2 * n + 1][0]}~{pairs[2 * n + 1][1]}"
                  for n in range(NUM_NODES)]
         parts.append(f"{cell}=" + "+".join(nodes))
+    op_set = genotype_op_set(genotype)
+    if op_set != DEFAULT_OP_SET:
+        parts.append(f"op_set={op_set}")
     return ";".join(parts)
 
 
@@ -136,7 +164,10 @@ def key_to_genotype(key: str) -> Genotype:
     """Parse a key (see module docstring) into a canonical genotype; ArchError when malformed."""
     text = str(key).strip()
     cells = text.split(";")
-    fmt = "'normal=op~i|op~j+...(4 nodes);reduce=...'"
+    fmt = "'normal=op~i|op~j+...(4 nodes);reduce=...' (optionally ';op_set=sharp')"
+    op_set = None
+    if len(cells) == 3 and cells[2].startswith("op_set="):
+        op_set = cells.pop()[len("op_set="):]
     if len(cells) != 2:
         raise ArchError(f"DARTS key {text!r}: expected {fmt}")
     raw: Dict[str, List] = {}
@@ -158,6 +189,8 @@ def key_to_genotype(key: str) -> Genotype:
                     raise ArchError(f"DARTS key {text!r}: {cell} node {n} item {item!r} is not 'op~input'")
                 pairs.append((op, int(inp)))
         raw[cell] = pairs
+    if op_set is not None:
+        raw["op_set"] = op_set
     genotype = canonical_genotype(raw)
     if genotype_to_key(genotype) != text:
         raise ArchError(f"DARTS key {text!r} is not canonical; canonical: {genotype_to_key(genotype)!r}")

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from monas.search_spaces.darts.genotype import CONCAT, NUM_NODES, canonical_genotype
+from monas.search_spaces.darts.genotype import CONCAT, NUM_NODES, canonical_genotype, genotype_op_set
 from monas.search_spaces.darts.operations import FactorizedReduce, Identity, ReLUConvBN, drop_path, make_op
 
 
@@ -90,13 +90,16 @@ class DartsNetwork(nn.Module):
 
     def __init__(self, genotype: Any, C: int = 36, layers: int = 20, num_classes: int = 10,
                  in_channels: int = 3, auxiliary: bool = False, drop_path_prob: float = 0.0,
-                 op_set: str = "darts") -> None:
+                 op_set: Optional[str] = None) -> None:
         super().__init__()
         if layers < 1 or C < 1:
             raise ValueError(f"DartsNetwork needs layers >= 1 and C >= 1, got layers={layers}, C={C}")
         if C % 2:
             raise ValueError(f"DartsNetwork needs an even C (FactorizedReduce halves it), got C={C}")
         self.genotype = canonical_genotype(genotype)
+        # the ops the genotype was searched with (genotype.genotype_op_set), unless given
+        op_set = genotype_op_set(self.genotype) if op_set is None else op_set
+        self.op_set = op_set
         self.layers = layers
         self.auxiliary = auxiliary
         self.drop_path_prob = drop_path_prob

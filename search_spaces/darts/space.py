@@ -133,6 +133,15 @@ class DartsSpace(SearchSpace):
                           param_free=("skip_connect", "max_pool_3x3", "avg_pool_3x3"),
                           op_sets=("darts", "sharp"), custom_ops=True)
 
+    def with_op_set(self, arch: Arch, op_set: str) -> Arch:
+        """``arch`` whose genotype names the op implementation ``op_set`` (one of the layout's
+        ``op_sets``): built, priced and retrained with those ops; "darts" gives the plain cell."""
+        genotype = dict(self.check(arch).genotype)
+        genotype.pop("op_set", None)
+        if op_set != "darts":
+            genotype["op_set"] = op_set
+        return self.make(genotype)
+
     def cell_ops(self, arch: Arch) -> dict:
         """{cell type: the ops of the cell's 8 kept edges}."""
         genotype = self.check(arch).genotype
@@ -171,8 +180,10 @@ class DartsSpace(SearchSpace):
     # ---- networks -----------------------------------------------------------------------
     def build(self, arch: Arch, C: Optional[int] = None, layers: Optional[int] = None,
               num_classes: Optional[int] = None, in_channels: Optional[int] = None,
-              auxiliary: bool = False, drop_path_prob: float = 0.0, op_set: str = "darts"):
-        """The evaluation network (``DartsNetwork``) of ``arch``; None takes the space default."""
+              auxiliary: bool = False, drop_path_prob: float = 0.0, op_set: Optional[str] = None):
+        """The evaluation network (``DartsNetwork``) of ``arch``; None takes the space default.
+        ``op_set`` None builds the ops the genotype names (its ``op_set``, plain DARTS ops when it
+        names none), so a sharpDARTS cell is built with the SharpSepConv it was searched with."""
         from monas.search_spaces.darts.network import DartsNetwork
 
         arch = self.check(arch)
