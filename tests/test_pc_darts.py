@@ -168,3 +168,21 @@ def test_pc_darts_edge_weights_are_softmax_of_beta_within_each_node():
         for rows in nodes:
             e = np.exp(beta[list(rows)])
             assert np.allclose(ew[t].detach().double().numpy()[list(rows)], e / e.sum(), atol=1e-6)
+
+
+def test_paper_preset_applies_explicit_parameters_win_and_unknown_names_are_refused():
+    import inspect
+
+    from monas.plugins.pc_darts import PcDarts
+
+    gen = PcDarts(preset="paper")
+    assert (gen.partial_channels, gen.arch_warmup_epochs, gen.preset) == (4, 15, "paper")
+    assert (gen.epochs, gen.C, gen.layers, gen.search_batch_size, gen.w_lr) == (50, 16, 8, 256, 0.1)
+    over = PcDarts(preset="paper", epochs=20, arch_warmup_epochs=5)
+    assert (over.epochs, over.arch_warmup_epochs, over.C) == (20, 5, 16)
+    assert PcDarts().epochs == 3  # the CPU-friendly defaults without a preset
+    with pytest.raises(ValueError) as err:
+        PcDarts(preset="papr")
+    assert str(err.value) == "pc_darts: preset='papr'; accepted: paper"
+    params = inspect.signature(PcDarts).parameters
+    assert "partial_channels" in params and "preset" in params and "self" not in params

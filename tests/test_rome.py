@@ -210,3 +210,19 @@ def test_tau_decays_linearly_from_max_to_min():
     assert linear_tau(2, 5, 10.0, 0.1) == pytest.approx(5.05)
     with pytest.raises(ValueError, match="tau_min"):
         Rome(tau_min=0.0)
+
+
+def test_paper_preset_applies_explicit_parameters_win_and_unknown_names_are_refused():
+    import inspect
+
+    gen = Rome(preset="paper")
+    assert (gen.samples, gen.tau_max, gen.tau_min, gen.topology, gen.include_none) == (7, 10.0, 0.1, True, False)
+    assert (gen.epochs, gen.C, gen.layers, gen.search_batch_size, gen.w_lr) == (50, 16, 8, 64, 0.05)
+    over = Rome(preset="paper", samples=3, epochs=30)
+    assert (over.samples, over.epochs, over.C) == (3, 30, 16)
+    assert Rome().samples == 2  # the CPU-friendly defaults without a preset
+    with pytest.raises(ValueError) as err:
+        Rome(preset="papr")
+    assert str(err.value) == "rome: preset='papr'; accepted: paper"
+    params = inspect.signature(Rome).parameters
+    assert "samples" in params and "preset" in params and "self" not in params

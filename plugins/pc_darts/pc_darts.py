@@ -25,6 +25,8 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Sequence
 
 from monas.plugins.darts.generator import OneShotGenerator
+from monas.plugins.pc_darts.presets import PRESETS
+from monas.presets import merge_preset, signature_from
 from monas.plugins.darts.relaxation import Relaxation, node_softmax
 from monas.plugins.rome.gumbel_top2 import node_inclusion
 
@@ -61,12 +63,18 @@ class PcDarts(OneShotGenerator):
     #: tiny settings for the registry-wide contract tests
     contract_params = {"epochs": 1, "steps_per_epoch": 1, "C": 8, "search_batch_size": 8, "top_k": 2, "arch_warmup_epochs": 0}
 
-    def __init__(self, epochs: int = 3, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
-                 steps_per_epoch: Optional[int] = None, partial_channels: int = 4, arch_warmup_epochs: int = 1,
-                 w_lr: float = 0.1, w_lr_min: float = 0.0, w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
-                 grad_clip: Optional[float] = 5.0, arch_lr: float = 6e-4, arch_betas: Sequence[float] = (0.5, 0.999),
-                 arch_weight_decay: float = 1e-3, penalty: Optional[str] = None, lambdas: Sequence[float] = (0.0,),
-                 latency_table: Optional[str] = None, top_k: int = 3, device: Optional[str] = None) -> None:
+    def __init__(self, preset: Optional[str] = None, **params: Any) -> None:
+        """Keyword parameters as in the class docstring (the signature shown is ``_configure``'s);
+        ``preset`` (``"paper"``, :mod:`.presets`) fills every parameter not given."""
+        self._configure(preset=preset, **merge_preset("pc_darts", PRESETS, preset, params))
+
+    def _configure(self, epochs: int = 3, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
+                   steps_per_epoch: Optional[int] = None, partial_channels: int = 4, arch_warmup_epochs: int = 1,
+                   w_lr: float = 0.1, w_lr_min: float = 0.0, w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
+                   grad_clip: Optional[float] = 5.0, arch_lr: float = 6e-4, arch_betas: Sequence[float] = (0.5, 0.999),
+                   arch_weight_decay: float = 1e-3, penalty: Optional[str] = None, lambdas: Sequence[float] = (0.0,),
+                   latency_table: Optional[str] = None, top_k: int = 3, device: Optional[str] = None,
+                   preset: Optional[str] = None) -> None:
         if int(partial_channels) < 1:
             raise ValueError(f"pc_darts: partial_channels must be >= 1, got {partial_channels}")
         if not 0 <= int(arch_warmup_epochs) < int(epochs):
@@ -79,6 +87,7 @@ class PcDarts(OneShotGenerator):
                          latency_table=latency_table, top_k=top_k, device=device)
         self.partial_channels = int(partial_channels)
         self.arch_warmup_epochs = int(arch_warmup_epochs)
+        self.preset = preset
 
     def supernet_options(self, adapter) -> Dict[str, Any]:
         return {"mode": "partial", "ops": None, "op_set": "darts", "partial_channels": self.partial_channels}
@@ -88,3 +97,7 @@ class PcDarts(OneShotGenerator):
 
     def search_options(self) -> Dict[str, Any]:
         return {"arch_warmup_epochs": self.arch_warmup_epochs}
+
+
+# the parameters of PcDarts are those of _configure (``inspect.signature(PcDarts)`` shows them)
+PcDarts.__signature__ = signature_from(PcDarts._configure)

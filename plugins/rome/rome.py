@@ -33,6 +33,8 @@ import torch.nn.functional as F
 
 from monas.arch_weights import gumbel_straight_through
 from monas.plugins.darts.generator import OneShotGenerator
+from monas.plugins.rome.presets import PRESETS
+from monas.presets import merge_preset, signature_from
 from monas.plugins.darts.relaxation import Relaxation
 from monas.plugins.rome.gumbel_top2 import gumbel_top2, node_inclusion, pair_probabilities
 
@@ -104,13 +106,19 @@ class Rome(OneShotGenerator):
     #: tiny settings for the registry-wide contract tests
     contract_params = {"epochs": 1, "steps_per_epoch": 1, "C": 8, "search_batch_size": 8, "top_k": 2}
 
-    def __init__(self, epochs: int = 2, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
-                 steps_per_epoch: Optional[int] = None, samples: int = 2, tau_max: float = 10.0,
-                 tau_min: float = 0.1, topology: bool = True, include_none: bool = False, w_lr: float = 0.05,
-                 w_lr_min: float = 0.001, w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
-                 grad_clip: Optional[float] = 5.0, arch_lr: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
-                 arch_weight_decay: float = 1e-3, penalty: Optional[str] = None, lambdas: Sequence[float] = (0.0,),
-                 latency_table: Optional[str] = None, top_k: int = 3, device: Optional[str] = None) -> None:
+    def __init__(self, preset: Optional[str] = None, **params: Any) -> None:
+        """Keyword parameters as in the class docstring (the signature shown is ``_configure``'s);
+        ``preset`` (``"paper"``, :mod:`.presets`) fills every parameter not given."""
+        self._configure(preset=preset, **merge_preset("rome", PRESETS, preset, params))
+
+    def _configure(self, epochs: int = 2, C: int = 8, layers: Optional[int] = None, search_batch_size: int = 32,
+                   steps_per_epoch: Optional[int] = None, samples: int = 2, tau_max: float = 10.0,
+                   tau_min: float = 0.1, topology: bool = True, include_none: bool = False, w_lr: float = 0.05,
+                   w_lr_min: float = 0.001, w_momentum: float = 0.9, w_weight_decay: float = 3e-4,
+                   grad_clip: Optional[float] = 5.0, arch_lr: float = 3e-4, arch_betas: Sequence[float] = (0.5, 0.999),
+                   arch_weight_decay: float = 1e-3, penalty: Optional[str] = None, lambdas: Sequence[float] = (0.0,),
+                   latency_table: Optional[str] = None, top_k: int = 3, device: Optional[str] = None,
+                   preset: Optional[str] = None) -> None:
         if int(samples) < 1:
             raise ValueError(f"rome: samples (K architectures per step) must be >= 1, got {samples}")
         if not 0 < float(tau_min) <= float(tau_max):
@@ -125,6 +133,7 @@ class Rome(OneShotGenerator):
         self.tau_min = float(tau_min)
         self.topology = bool(topology)
         self.include_none = bool(include_none)
+        self.preset = preset
 
     def supernet_options(self, adapter) -> Dict[str, Any]:
         ops = None
@@ -137,3 +146,7 @@ class Rome(OneShotGenerator):
 
     def search_options(self) -> Dict[str, Any]:
         return {"arch_samples": self.samples, "weight_samples": self.samples}
+
+
+# the parameters of Rome are those of _configure (``inspect.signature(Rome)`` shows them)
+Rome.__signature__ = signature_from(Rome._configure)
