@@ -22,7 +22,7 @@ from typing import List, Optional
 from monas import config as config_mod
 from monas import preflight
 from monas.registry import DATASETS, GENERATORS, OBJECTIVES, SEARCH_SPACES, RegistryError
-from monas.run_directory import RunDirectory, RunDirectoryError
+from monas.run_directory import RunDirectory, RunDirectoryError, default_study_name
 from monas.search_space import ArchError
 from monas.recipes import RECIPES
 from monas.selection import SelectionError
@@ -53,7 +53,7 @@ def _report_files(run_dir, archive, out_dir, out, hv_ideal, hv_nadir, study_name
 
     notes: List[str] = []
     paths = write_report(archive, out_dir, run_dir=run_dir, hv_ideal=hv_ideal, hv_nadir=hv_nadir,
-                         study_name=study_name or "monas", storage=storage, notes=notes)
+                         study_name=study_name or default_study_name(run_dir), storage=storage, notes=notes)
     print(f"{label}: {paths['png']} and {paths['html']} (in {Path(out_dir)}: "
           f"{', '.join(p.name for p in paths.values())}; the hypervolume and its scale in {paths['hv'].name})",
           file=out)
@@ -68,6 +68,10 @@ def cmd_search(args) -> int:
         cfg["seed"] = args.seed
     if args.run_dir is not None:
         cfg["run_dir"] = args.run_dir
+    if args.workers is not None:
+        if args.workers < 0:
+            raise config_mod.ConfigError(f"--workers: {args.workers}; accepted: an integer >= 0")
+        cfg["workers"] = args.workers
     run = RunDirectory(Path(cfg["run_dir"]))
     if args.repair:  # before the checks: a garbage study.db is what it moves aside
         if not args.resume:
@@ -106,6 +110,12 @@ def cmd_search(args) -> int:
                           engine.budget.hv_ideal, engine.budget.hv_nadir, engine.study_name, engine.storage,
                           label="report with the retrained accuracies")
     return 0
+
+
+def cmd_worker(args) -> int:
+    from monas.worker import main as worker_main
+
+    return worker_main(args.storage, args.study, args.device, args.threads, args.parent_pid, args.max_evaluations)
 
 
 def cmd_validate(args) -> int:
@@ -155,7 +165,7 @@ def cmd_report(args) -> int:
     out = Path(args.out) if args.out else run.path / "report"
     try:
         _report_files(run.path, archive, out, sys.stdout, hv_ideal, hv_nadir,
-                      saved.get("study_name") or "monas", saved.get("storage"))
+                      saved.get("study_name") or default_study_name(run.path), saved.get("storage"))
     except OSError as exc:
         if args.out:
             raise RunDirectoryError(f"--out {args.out}: cannot write there ({exc.strerror}); accepted: a folder "
@@ -218,7 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--run-dir", default=None, help="override the config's run_dir")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--repair", action="store_true", help="with --resume: first run monas repair on the run directory")
+    s.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="evaluate in N worker processes (overrides the config's workers; 0: only `monas worker` "
+                        "processes started elsewhere evaluate)")
     s.set_defaults(func=cmd_search)
+    w = sub.add_parser("worker", help="evaluate the candidates of a running search (joins its Optuna study)",
+                       description="Join a running search: take the candidates it enqueued on its Optuna study, "
+                                   "evaluate them on this machine's device and tell the study. Needs the monas "
+                                   "package (with the search's plugins) and the search's data folder at the same path.")
+    w.add_argument("--storage", required=True, help="the search's Optuna storage URL (e.g. postgresql://user:pw@host/db)")
+    w.add_argument("--study", required=True, help="the search's study name (its run directory's name by default)")
+    w.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: the search's device)")
+    w.add_argument("--threads", type=int, default=None, help="torch threads of this worker (default: torch's)")
+    w.add_argument("--max-evaluations", type=int, default=None, help="exit after this many evaluations")
+    w.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
+    w.set_defaults(func=cmd_worker)
     v = sub.add_parser("validate", help="check a config without running anything",
                        description="Check a config completely, before any work.")
     v.add_argument("config", help="the YAML config file")

@@ -31,7 +31,12 @@ TOP_LEVEL = {
     "generators": "list of {name, label, params, share}",
     "budget": "{evaluations, wall_time_s, target_hypervolume}",
     "storage": "Optuna storage URL",
-    "study_name": "Optuna study name",
+    "study_name": "Optuna study name (default: the run directory's name)",
+    "workers": "evaluation workers: 1 evaluates in the search process (default), N >= 2 starts N worker "
+               "processes, 0 starts none and waits for `monas worker` processes",
+    "devices": "list of devices (cpu, cuda, cuda:N) dealt to the workers in turn (default: [device])",
+    "heartbeat_s": "seconds between a worker's heartbeats; a trial silent for twice this is evaluated again "
+                   "(default 5)",
     "retrain": "{epochs, batch_size, lr, build}",
     "progress": "true/false",
     "max_failed_share": "share of evaluations an objective may fail on before the run exits non-zero "
@@ -125,6 +130,12 @@ def _string(value: Any, path: str, accepted: str) -> str:
     return value
 
 
+def _device(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not (value in ("cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit())):
+        raise ConfigError(f"{path}: {value!r}; accepted: cpu, cuda, cuda:N")
+    return value
+
+
 def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
     """Check ``raw`` (parsed YAML) completely and return it normalised; nothing is built."""
     if not isinstance(raw, Mapping):
@@ -137,10 +148,15 @@ def validate(raw: Any, source: str = "config") -> Dict[str, Any]:
             raise ConfigError(f"{key}: missing; it takes {TOP_LEVEL[key]}")
     cfg: Dict[str, Any] = {}
     cfg["seed"] = _number(raw.get("seed", 0), "seed", int, 0, 2 ** 32 - 1)
-    cfg["device"] = raw.get("device", "cpu")
-    if not isinstance(cfg["device"], str) or not (cfg["device"] == "cpu" or cfg["device"] == "cuda" or (
-            cfg["device"].startswith("cuda:") and cfg["device"][5:].isdigit())):
-        raise ConfigError(f"device: {cfg['device']!r}; accepted: cpu, cuda, cuda:N")
+    cfg["device"] = _device(raw.get("device", "cpu"), "device")
+    if raw.get("workers") is not None:
+        cfg["workers"] = _number(raw["workers"], "workers", int, 0)
+    if raw.get("devices") is not None:
+        if not isinstance(raw["devices"], list) or not raw["devices"]:
+            raise ConfigError(f"devices: {raw['devices']!r}; accepted: a non-empty list such as [cuda:0, cuda:1] or [cpu]")
+        cfg["devices"] = [_device(d, f"devices[{i}]") for i, d in enumerate(raw["devices"])]
+    if raw.get("heartbeat_s") is not None:
+        cfg["heartbeat_s"] = _number(raw["heartbeat_s"], "heartbeat_s", float, above=0)
     if raw.get("run_dir") is not None:
         cfg["run_dir"] = _string(raw["run_dir"], "run_dir", "a folder path")
     cfg["search_space"] = _node(raw["search_space"], "search_space", SEARCH_SPACES)
@@ -273,10 +289,9 @@ def load(path: str) -> Dict[str, Any]:
     return cfg
 
 
-def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[bool] = None):
-    """Create every object of a validated config and the Engine that runs them."""
-    from monas.engine import Engine
-
+def build_evaluation(cfg: Dict[str, Any]):
+    """The search space, dataset, objectives and constraints of a validated config: everything an
+    evaluation needs (a worker builds exactly this)."""
     space = SEARCH_SPACES.create(cfg["search_space"]["name"], **cfg["search_space"]["params"])
     data = None
     if "dataset" in cfg:
@@ -287,6 +302,25 @@ def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[b
             objectives[o["label"]] = OBJECTIVES.create(o["name"], **o["params"])
         except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
             raise ConfigError(f"objectives[{i}] ({o['name']}): {exc}") from None
+    return space, data, objectives, [Constraint.parse(c) for c in cfg["constraints"]]
+
+
+def build_evaluator(cfg: Dict[str, Any], device: str):
+    """``(space, Evaluator)`` of a validated config on ``device``, as a worker evaluates with it."""
+    from monas.context import EvaluationContext
+    from monas.evaluator import Evaluator
+
+    space, data, objectives, constraints = build_evaluation(cfg)
+    ctx = EvaluationContext(space=space, device=device, data=data, seed=int(cfg.get("seed", 0)))
+    return space, Evaluator(objectives, constraints, ctx)
+
+
+def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[bool] = None,
+                 workers: Optional[int] = None):
+    """Create every object of a validated config and the Engine that runs them."""
+    from monas.engine import Engine
+
+    space, data, objectives, constraints = build_evaluation(cfg)
     generators = []
     for i, g in enumerate(cfg["generators"]):
         try:
@@ -294,10 +328,11 @@ def build_engine(cfg: Dict[str, Any], resume: bool = False, progress: Optional[b
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"generators[{i}] ({g['name']}): {exc}") from None
     return Engine(
-        space, objectives, generators,
-        constraints=[Constraint.parse(c) for c in cfg["constraints"]],
+        space, objectives, generators, constraints=constraints,
         budget=Budget(**cfg["budget"]), seed=cfg["seed"], run_dir=Path(cfg["run_dir"]),
-        storage=cfg.get("storage"), study_name=cfg.get("study_name", "monas"), data=data,
+        storage=cfg.get("storage"), study_name=cfg.get("study_name"), data=data,
         device=cfg["device"], resume=resume,
         progress=cfg.get("progress", True) if progress is None else progress, config=cfg,
+        workers=cfg.get("workers", 1) if workers is None else workers, devices=cfg.get("devices"),
+        heartbeat_s=cfg.get("heartbeat_s", 5.0),
     )

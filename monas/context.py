@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, FrozenSet, List, Optional
 
 import numpy as np
 
@@ -66,6 +66,9 @@ class GeneratorContext:
     evaluation: EvaluationContext
     checkpoint_dir: Optional[Path] = None
     progress: Callable[[str], None] = lambda message: None
+    #: keys of the candidates proposed (by any generator) and not yet evaluated; a generator that
+    #: avoids repeats skips them too
+    pending: Callable[[], FrozenSet[str]] = lambda: frozenset()
 
     @property
     def rng(self) -> np.random.Generator:

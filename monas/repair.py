@@ -83,7 +83,10 @@ def _rebuild_log(run: RunDirectory) -> str:
     space = (config.get("search_space") or {}).get("name")
     if space is None:
         raise RunDirectoryError(f"{run.config_path} is missing; the log cannot be rebuilt from {run.study_path}")
-    study = optuna.load_study(study_name=config.get("study_name", "monas"), storage=run.default_storage())
+    from monas.optuna_record import default_study_name, existing_study_name
+
+    name = existing_study_name(run.default_storage(), config.get("study_name") or default_study_name(run.path))
+    study = optuna.load_study(study_name=name, storage=run.default_storage())
     by_number = {}
     for t in study.get_trials(deepcopy=False):
         number = t.user_attrs.get("monas_number")

@@ -303,7 +303,9 @@ def write_interactive(archive: ParetoArchive, run_dir, path: Path, study_name: s
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             optuna.logging.set_verbosity(optuna.logging.WARNING)
-            study = optuna.load_study(study_name=study_name, storage=storage)
+            from monas.optuna_record import existing_study_name
+
+            study = optuna.load_study(study_name=existing_study_name(storage, study_name), storage=storage)
             fig = optuna.visualization.plot_pareto_front(
                 study, target_names=[_axis_name(o) for o in archive.objectives], include_dominated_trials=True)
     except Exception as exc:  # a foreign or damaged study: the rest of the report stands

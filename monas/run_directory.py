@@ -23,6 +23,15 @@ import yaml
 from monas.evaluation import Evaluation
 
 
+#: the study name of runs made before study names followed the run
+LEGACY_STUDY_NAME = "monas"
+
+
+def default_study_name(run_dir) -> str:
+    """The run's name (its folder's name), or ``monas`` for a run without a folder."""
+    return Path(run_dir).name if run_dir else LEGACY_STUDY_NAME
+
+
 class RunDirectoryError(RuntimeError):
     """A run directory that cannot be used as asked (exists without --resume, corrupt, ...)."""
 
@@ -231,4 +240,4 @@ class RunDirectory:
 
 def _search_part(config: Dict[str, Any]) -> Dict[str, Any]:
     """The parts of a config that must not change on resume (everything but budget and run_dir)."""
-    return {k: v for k, v in config.items() if k not in ("budget", "run_dir", "progress", "max_failed_share")}
+    return {k: v for k, v in config.items() if k not in ("budget", "run_dir", "progress", "max_failed_share", "workers", "devices", "heartbeat_s")}

@@ -147,7 +147,7 @@ def test_missing_log_with_study_refuses_resume_then_repair_rebuilds_it(tmp_path,
     cfg["budget"] = {"evaluations": 15}
     path.write_text(yaml.safe_dump(cfg))
     assert search(path, "--resume") == 0
-    study = optuna.load_study(study_name="monas", storage=run.default_storage())
+    study = optuna.load_study(study_name=run.path.name, storage=run.default_storage())
     assert sorted(t.user_attrs["monas_number"] for t in study.get_trials()) == list(range(15))
 
 
@@ -161,7 +161,7 @@ def test_garbage_study_is_one_line_and_repair_lets_resume_rebuild_it(tmp_path, c
     assert cli.main(["repair", str(run.path)]) == 0
     assert "moved to" in capsys.readouterr().out
     assert search(path, "--resume") == 0
-    study = optuna.load_study(study_name="monas", storage=run.default_storage())
+    study = optuna.load_study(study_name=run.path.name, storage=run.default_storage())
     assert len(study.get_trials()) == 10
 
 

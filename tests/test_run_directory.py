@@ -49,7 +49,7 @@ def test_run_writes_log_state_config_and_optuna_study(tmp_path):
     assert len({e.arch.key for e in evs}) == 120
     assert run.load_state()["n_unique"] == 120
     assert yaml.safe_load(run.config_path.read_text())["budget"] == {"evaluations": 120}
-    study = optuna.load_study(study_name="monas", storage=run.default_storage())
+    study = optuna.load_study(study_name=run.path.name, storage=run.default_storage())
     trials = study.get_trials()
     assert len(trials) == 120
     t = trials[5]
@@ -92,7 +92,7 @@ def test_resume_after_kill_9_loses_and_repeats_nothing(tmp_path):
     assert [e.number for e in after] == list(range(250))
     for old, new in zip(before, after):  # nothing lost or rewritten
         assert old["arch"]["key"] == new.arch.key and old["values"] == new.values
-    study = optuna.load_study(study_name="monas", storage=RunDirectory(tmp_path / "run").default_storage())
+    study = optuna.load_study(study_name="run", storage=RunDirectory(tmp_path / "run").default_storage())
     numbers = sorted(t.user_attrs["monas_number"] for t in study.get_trials())
     assert numbers == list(range(250))
 
