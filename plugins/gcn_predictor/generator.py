@@ -143,14 +143,25 @@ class GCNPredictorGenerator(CandidateGenerator):
         self.labels = labels
         self.supernet = None if supernet is None else str(supernet)
         self.supernet_samples = int(supernet_samples)
-        self.supernet_settings = SupernetSettings(
-            C=int(supernet_C), depth=None if supernet_depth is None else int(supernet_depth),
-            kwargs=dict(supernet_kwargs or {}), epochs=int(supernet_epochs), batch_size=int(supernet_batch_size),
-            steps_per_epoch=None if supernet_steps_per_epoch is None else int(supernet_steps_per_epoch),
-            lr=float(supernet_lr), lr_min=float(supernet_lr_min))
+        self.supernet_C = int(supernet_C)
+        self.supernet_depth = None if supernet_depth is None else int(supernet_depth)
+        self.supernet_kwargs = dict(supernet_kwargs or {})
+        self.supernet_epochs = int(supernet_epochs)
+        self.supernet_batch_size = int(supernet_batch_size)
+        self.supernet_steps_per_epoch = None if supernet_steps_per_epoch is None else int(supernet_steps_per_epoch)
+        self.supernet_lr = float(supernet_lr)
+        self.supernet_lr_min = float(supernet_lr_min)
         self.label_split = label_split
         self.label_batch_size = int(label_batch_size)
         self.preset = preset
+
+    @property
+    def supernet_settings(self) -> SupernetSettings:
+        """How the supernet is built and, when trained here, trained (:mod:`.supernet`)."""
+        return SupernetSettings(C=self.supernet_C, depth=self.supernet_depth, kwargs=dict(self.supernet_kwargs),
+                                epochs=self.supernet_epochs, batch_size=self.supernet_batch_size,
+                                steps_per_epoch=self.supernet_steps_per_epoch, lr=self.supernet_lr,
+                                lr_min=self.supernet_lr_min)
 
     @property
     def needs_data(self) -> bool:
