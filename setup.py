@@ -57,7 +57,7 @@ setup(
     install_requires=[
         "torch>=2.0,<2.14",
         "pymoo>=0.6.1",
-        "optuna>=4.0",
+        "optuna>=5.0",  # Trial.set_constraint, create_trial(constraints=), RetryHeartbeatStaleTrialCallback
         "fvcore>=0.1.5",
         "numpy>=1.23",
         "pyyaml>=6",
@@ -68,7 +68,9 @@ setup(
     ],
     extras_require={
         # the tests also run the optional paths: ONNX export, to_dataframe() and the interactive report
-        "test": ["pytest>=7", "pandas>=1.5", "onnx>=1.15", "onnxscript>=0.2", "plotly>=5"],
+        # and the PostgreSQL workers (.ci/run starts a local server)
+        "test": ["pytest>=7", "pandas>=1.5", "onnx>=1.15", "onnxscript>=0.2", "plotly>=5", "psycopg2-binary>=2.9"],
+        "postgres": ["psycopg2-binary>=2.9"],  # workers on several machines share a PostgreSQL study
         "onnx": ["onnx>=1.15", "onnxscript>=0.2"],  # monas export writes model.onnx with these
         "pandas": ["pandas>=1.5"],  # SearchResult.to_dataframe()
         "plot": ["plotly>=5"],  # the report's interactive view (optuna.visualization.plot_pareto_front)

@@ -115,7 +115,8 @@ def cmd_search(args) -> int:
 def cmd_worker(args) -> int:
     from monas.worker import main as worker_main
 
-    return worker_main(args.storage, args.study, args.device, args.threads, args.parent_pid, args.max_evaluations)
+    return worker_main(args.storage, args.study, args.device, args.threads, args.parent_pid, args.max_evaluations,
+                       args.tries)
 
 
 def cmd_validate(args) -> int:
@@ -241,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: the search's device)")
     w.add_argument("--threads", type=int, default=None, help="torch threads of this worker (default: torch's)")
     w.add_argument("--max-evaluations", type=int, default=None, help="exit after this many evaluations")
+    w.add_argument("--tries", type=int, default=6, help="connection attempts (waits 0.5, 1, 2, ... s between) "
+                                                         "before giving up on the storage (default 6)")
     w.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     w.set_defaults(func=cmd_worker)
     v = sub.add_parser("validate", help="check a config without running anything",

@@ -209,7 +209,9 @@ class Engine:
             self._open_study()
         # Evaluations logged after the last checkpoint are replayed when their generator, restored
         # from that checkpoint, proposes them again (one worker: the same order as the first run).
-        boundary = state.get("told_number") if state is not None and not self.parallel else None
+        boundary = None  # parallel runs adopt every logged evaluation at once
+        if not self.parallel:
+            boundary = 0 if state is None else state.get("told_number")  # None: a state from before replay
         for ev in sorted(logged, key=lambda e: e.number):
             if boundary is not None and ev.number >= boundary and ev.arch.key not in self._replay:
                 self._replay[ev.arch.key] = ev
@@ -484,6 +486,18 @@ class Engine:
             if ob.complete and not ob.told:
                 self._close(ob)
 
+    def _drain(self, reason: Optional[str]) -> None:
+        """Generators stalled or exhausted with evaluations still in flight: wait for them (they
+        are paid for); a spent wall-clock budget does not wait (a resume adopts them)."""
+        while self.queue is not None and self._in_flight and self.budget.exhausted(0, self.elapsed_s, None) is None:
+            done = self.queue.collect()
+            for ev in done:
+                self._complete(ev, logged=False)
+            if self.local_workers is not None:
+                self.local_workers.keep_alive()
+            if not done:
+                time.sleep(self.queue.poll_s)
+
     def optimize(self) -> ParetoArchive:
         """Ask, evaluate and tell until the budget is spent or every generator is exhausted."""
         self.start()
@@ -528,6 +542,7 @@ class Engine:
                         reason = "every generator is exhausted"
                         break
                 reason = self._check_stop()
+            self._drain(reason)
         finally:
             self.stop_reason = reason
             for ev in sorted(self._replay.values(), key=lambda e: e.number):  # not proposed again

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from monas.arch import Arch
 from monas.evaluation import Evaluation
@@ -30,6 +30,12 @@ class CandidateGenerator(abc.ABC):
     #: how many candidates the generator prefers per ``ask`` (e.g. its population size)
     batch_size: int = 1
 
+    #: how many ``ask``s may await their ``tell`` at once while workers evaluate in parallel
+    #: (None: any number). 1 (the default) suits a generator that learns from each batch before the
+    #: next (a population, a policy); a generator that proposes independently of outstanding results
+    #: (random, steady-state evolution) allows more and keeps every worker busy. ``tell`` then
+    #: arrives per batch, in the order the batches complete.
+    max_pending_batches: Optional[int] = 1
     #: constructor kwargs for the cheapest faithful configuration; the contract tests in
     #: tests/test_contract_generators.py build every registered generator with these
     contract_params: Dict[str, Any] = {}

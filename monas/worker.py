@@ -174,6 +174,7 @@ class Worker:
         for v in self.space.variables():
             trial.suggest_categorical(v.name, self.distributions[v.name].choices)
         trial.set_user_attr("monas_state", ev.state.value)
+        trial.set_user_attr("monas_worker", worker_attr()[len("monas_worker:"):])
         trial.set_user_attr(EVALUATION_ATTR, json.dumps(ev.to_dict(), default=str))
         if ev.state == EvalState.COMPLETE:
             have = trial.constraints

@@ -16,6 +16,9 @@ class RandomSearch(CandidateGenerator):
     before accepting a repeat, 100).
     """
 
+    #: proposals do not depend on results: ask again while earlier candidates are evaluated
+    max_pending_batches = None
+
     def __init__(self, batch_size: int = 1, max_tries: int = 100) -> None:
         self.batch_size = int(batch_size)
         self.max_tries = int(max_tries)
@@ -30,7 +33,7 @@ class RandomSearch(CandidateGenerator):
         for _ in range(n):
             for _ in range(self.max_tries):
                 arch = self.ctx_.space.sample(self.rng_)
-                if arch.key not in self.seen_:
+                if arch.key not in self.seen_ and arch.key not in self.ctx_.pending():
                     break
             self.seen_.add(arch.key)
             out.append(arch)

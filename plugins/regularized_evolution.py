@@ -43,6 +43,10 @@ class MORegularizedEvolution(CandidateGenerator):
     evaluations, 10 seeds): front_prob 0.5/0.8/0.95 and crowding vs hv_contribution were
     compared there; hv_contribution with 0.95 gave the best median HV ratio."""
 
+    #: steady-state: a child needs only the results told so far, so it is asked again while
+    #: earlier children are evaluated (the random phase counts the outstanding ones)
+    max_pending_batches = None
+
     def __init__(self, population_size: int = 15, sample_size: int = 5, front_prob: float = 0.95,
                  max_tries: int = 50, batch_size: int = 1, front_selection: str = "hv_contribution") -> None:
         if front_selection not in ("crowding", "hv_contribution", "uniform"):
@@ -64,6 +68,7 @@ class MORegularizedEvolution(CandidateGenerator):
         self.population_: deque = deque(maxlen=self.population_size)
         self.seen_: set = set()
         self.n_told_ = 0
+        self.n_asked_ = 0
 
     # ------------------------------------------------------------------ selection
     def _objectives(self, evs: List[Evaluation]) -> np.ndarray:
@@ -105,16 +110,17 @@ class MORegularizedEvolution(CandidateGenerator):
         space = self.ctx_.space
         out = []
         for _ in range(n):
-            if self.n_told_ + len(out) < self.population_size:
+            if self.n_asked_ + len(out) < self.population_size:
                 make = lambda: space.sample(self.rng_)  # noqa: E731
             else:
                 make = lambda: space.mutate(self._parent(), self.rng_)  # noqa: E731
             for _ in range(self.max_tries):
                 child = make()
-                if child.key not in self.seen_:
+                if child.key not in self.seen_ and child.key not in self.ctx_.pending():
                     break
             self.seen_.add(child.key)
             out.append(child)
+        self.n_asked_ += len(out)
         return out
 
     def tell(self, evaluations: List[Evaluation]) -> None:
@@ -129,6 +135,7 @@ class MORegularizedEvolution(CandidateGenerator):
             "population": [e.to_dict() for e in self.population_],
             "seen": sorted(self.seen_),
             "n_told": self.n_told_,
+            "n_asked": self.n_asked_,
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -137,3 +144,4 @@ class MORegularizedEvolution(CandidateGenerator):
                                  maxlen=self.population_size)
         self.seen_ = set(state["seen"])
         self.n_told_ = int(state["n_told"])
+        self.n_asked_ = int(state.get("n_asked", self.n_told_))

@@ -17,6 +17,7 @@ import csv
 import gzip
 import io
 import json
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -260,12 +261,20 @@ class TabularObjective(Objective):
     the packaged NB201 CIFAR-10 table. ``key`` names the column (JSON: field) holding each row's
     architecture key (default ``arch_str``, else one column per space variable); ``key_map``
     maps the table's keys to the space's keys (a mapping, or the path of a JSON file).
+    ``delay_s`` makes each lookup take that many seconds of wall clock, the way a real training
+    run would (benchmarks of parallel workers); a delayed column is not ``cheap``.
     """
 
     cheap = True
 
     def __init__(self, column: str, direction: Optional[str] = None, table: Optional[str] = None,
-                 key: Optional[str] = None, key_map: Union[None, str, Dict[str, str]] = None) -> None:
+                 key: Optional[str] = None, key_map: Union[None, str, Dict[str, str]] = None,
+                 delay_s: float = 0.0) -> None:
+        if not delay_s >= 0:
+            raise ValueError(f"delay_s={delay_s!r}; accepted: a number of seconds >= 0")
+        self.delay_s = float(delay_s)
+        if self.delay_s > 0:
+            self.cheap = False
         self.column = column
         self.table = table
         self.key = key
@@ -276,6 +285,8 @@ class TabularObjective(Objective):
         self.values_ = self.table_.column(column)
 
     def measure(self, arch, ctx) -> Measurement:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         row = self.table_.row_of(arch.key, ctx.space)
         return Measurement(float(self.values_[row]), {"row": row})
 

@@ -1,0 +1,361 @@
+"""Parallel search: N worker processes on the run's Optuna study (SQLite on one machine, PostgreSQL
+across machines), the global budget, no duplicates, one numbering, faults, the run-directory lock."""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from monas import config as config_mod
+from monas.evaluation_queue import evaluation_of
+from monas.run_directory import RunDirectory
+from monas.run_lock import RunLock, RunLocked
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config(run_dir, generators=None, budget=40, workers=3, delay_s=0.0, storage=None, study=None, seed=0,
+            heartbeat_s=1.0, table=None, extra=None):
+    acc = {"column": "c10_test_acc_200ep", "direction": "maximize", "delay_s": delay_s}
+    if table:
+        acc["table"] = str(table)
+    raw = {
+        "run_dir": str(run_dir), "seed": seed, "search_space": {"name": "nb201"},
+        "objectives": [{"name": "tabular", "label": "accuracy", "params": acc},
+                       {"name": "tabular", "label": "latency", "params": {"column": "lat_ms_1080ti_1",
+                                                                           "direction": "minimize"}}],
+        "constraints": ["latency <= 16"],
+        "generators": generators or [{"name": "random"}],
+        "budget": {"evaluations": budget}, "workers": workers, "heartbeat_s": heartbeat_s, "progress": False,
+    }
+    if storage:
+        raw["storage"] = storage
+    if study:
+        raw["study_name"] = study
+    raw.update(extra or {})
+    return config_mod.validate(raw)
+
+
+def _counted_trials(study):
+    """The trials that hold an evaluation, one per number (the first told), as the coordinator reads them."""
+    out = {}
+    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if t.state in (TrialState.COMPLETE, TrialState.FAIL):
+            ev = evaluation_of(t)
+            if ev is not None and ev.number not in out:
+                out[ev.number] = (t, ev)
+    return out
+
+
+def _check_run(cfg, budget):
+    """Exactly ``budget`` unique evaluations numbered 0..budget-1, log and study identical."""
+    log = RunDirectory(Path(cfg["run_dir"])).read_evaluations()
+    assert sorted(e.number for e in log) == list(range(budget))
+    keys = [e.arch.key for e in log]
+    assert len(set(keys)) == budget
+    study = optuna.load_study(study_name=cfg.get("study_name") or Path(cfg["run_dir"]).name,
+                              storage=cfg.get("storage") or RunDirectory(Path(cfg["run_dir"])).default_storage())
+    counted = _counted_trials(study)
+    assert sorted(counted) == list(range(budget))
+    for e in log:
+        t, ev = counted[e.number]
+        assert t.user_attrs["arch_key"] == e.arch.key == ev.arch.key
+        assert ev.values == e.values
+    return log, study, counted
+
+
+def test_three_local_workers_spend_exactly_the_budget_once_each(tmp_path):
+    cfg = _config(tmp_path / "run", budget=40, workers=3, delay_s=0.05,
+                  generators=[{"name": "random", "share": 1}, {"name": "evolution", "share": 1}])
+    engine = config_mod.build_engine(cfg)
+    engine.optimize()
+    assert engine.n_unique == 40 and engine.stop_reason
+    log, study, counted = _check_run(cfg, 40)
+    # several workers evaluated, each trial carries real times, the study names its metrics
+    assert len({t.user_attrs["monas_worker"] for t, _ in counted.values()}) >= 2
+    assert all(t.datetime_complete > t.datetime_start for t, _ in counted.values())
+    assert study.metric_names == ["accuracy", "latency"]
+    assert all("latency <= 16" in t.constraints for t, _ in counted.values() if t.state == TrialState.COMPLETE)
+    # the generators were told every batch: both counted their unique evaluations
+    assert {s.label: s.used for s in engine.slots} == {
+        lab: sum(1 for e in log if e.generator == lab) for lab in ("random", "evolution")}
+    assert not engine.local_workers and not RunLock(engine.run_dir.path).owner() == {}  # workers gone, lock file left
+
+
+class _Repeater:
+    """Proposes from a short fixed list, again and again, without waiting for tells."""
+
+    max_pending_batches = None
+    batch_size = 2
+    requires = ("categorical",)
+    contract_params = {}
+
+    def __init__(self, archs):
+        self.archs = archs
+        self.told = []
+        self.pending_seen = []
+        self.i = 0
+
+    def required_capabilities(self):
+        return self.requires
+
+    def setup(self, ctx):
+        self.ctx_ = ctx
+
+    def ask(self, n):
+        self.pending_seen.append(set(self.ctx_.pending()))
+        out = [self.archs[(self.i + k) % len(self.archs)] for k in range(n)]
+        self.i += n
+        return out
+
+    def tell(self, evaluations):
+        self.told.append([e.arch.key for e in evaluations])
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def test_a_candidate_proposed_while_pending_is_evaluated_once_and_told_to_every_batch(tmp_path, nb201):
+    from monas.budget import Budget
+    from monas.engine import Engine
+    from monas.objectives.tabular import TabularObjective
+
+    rng = __import__("numpy").random.default_rng(0)
+    archs = [nb201.sample(rng) for _ in range(5)]
+    gen = _Repeater(archs)
+    cfg = _config(tmp_path / "run", budget=5, workers=2, delay_s=0.2)
+    engine = Engine(nb201, {"accuracy": TabularObjective("c10_test_acc_200ep", delay_s=0.2),
+                            "latency": TabularObjective("lat_ms_1080ti_1", direction="minimize")},
+                    [("rep", gen, 1.0)], budget=Budget(evaluations=10), run_dir=tmp_path / "run", workers=2,
+                    heartbeat_s=1.0, config=cfg, max_stall=50)
+    engine.optimize()
+    log = engine.run_dir.read_evaluations()
+    assert sorted(e.arch.key for e in log) == sorted(a.key for a in archs)  # each once
+    assert engine.n_duplicates > 0 and "stalled" in engine.stop_reason
+    # the generator saw the candidates in flight, and every batch of its asks was told
+    assert any(p for p in gen.pending_seen)
+    assert sum(len(t) for t in gen.told) == 2 * len(gen.told) and len(gen.told) >= 3
+
+
+def test_a_second_process_on_a_live_run_directory_is_refused_and_a_killed_owners_lock_is_taken_over(tmp_path):
+    cfg = _config(tmp_path / "run", budget=5, workers=1)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from monas.run_lock import RunLock; l = RunLock(sys.argv[1]); l.acquire('run'); "
+        "print('held', flush=True); time.sleep(60)"), str(tmp_path / "run")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    engine = config_mod.build_engine(cfg)
+    with pytest.raises(RunLocked) as err:
+        engine.optimize()
+    msg = str(err.value)
+    assert f"pid {holder.pid}" in msg and "monas worker --storage" in msg and "\n" not in msg
+    assert not (tmp_path / "run" / "evaluations.jsonl").exists()  # refused before any work
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    engine = config_mod.build_engine(cfg)
+    engine.optimize()  # the dead owner's lock is taken over
+    assert engine.n_unique == 5
+
+
+def test_the_cli_refuses_a_second_search_on_a_live_run(tmp_path):
+    (tmp_path / "c.yaml").write_text(json.dumps({
+        "run_dir": str(tmp_path / "run"), "search_space": {"name": "nb201"},
+        "objectives": [{"name": "tabular", "label": "accuracy", "params": {"column": "c10_test_acc_200ep",
+                                                                            "delay_s": 0.05}}],
+        "generators": [{"name": "random"}], "budget": {"evaluations": 400}, "progress": False}))
+    first = subprocess.Popen([sys.executable, "-m", "monas", "search", str(tmp_path / "c.yaml"), "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "run" / "evaluations.jsonl"
+    deadline = time.time() + 60
+    while not (log.exists() and log.stat().st_size > 0) and time.time() < deadline:
+        time.sleep(0.1)
+    second = subprocess.run([sys.executable, "-m", "monas", "search", str(tmp_path / "c.yaml"), "--resume", "--quiet"],
+                            capture_output=True, text=True, timeout=120)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert second.returncode == 2
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"pid {first.pid}" in lines[0] and "in use" in lines[0]
+
+
+def _run_cli(cfg_path, *extra, timeout=300):
+    return subprocess.run([sys.executable, "-m", "monas", "search", str(cfg_path), "--quiet", *extra],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_one_worker_resume_after_kills_inside_batches_ends_with_the_uninterrupted_evaluations(tmp_path):
+    """nsga2 (batches of 10) beside evolution, killed with SIGKILL at random moments and resumed:
+    the same keys in the same order as the uninterrupted run."""
+    def write(run_dir):
+        raw = {"run_dir": str(run_dir), "seed": 3, "search_space": {"name": "nb201"},
+               "objectives": [{"name": "tabular", "label": "accuracy",
+                               "params": {"column": "c10_test_acc_200ep", "delay_s": 0.01}},
+                              {"name": "tabular", "label": "latency",
+                               "params": {"column": "lat_ms_1080ti_1", "direction": "minimize"}}],
+               "generators": [{"name": "nsga2", "params": {"pop_size": 10}}, {"name": "evolution"}],
+               "budget": {"evaluations": 90}, "progress": False}
+        p = run_dir.parent / f"{run_dir.name}.yaml"
+        p.write_text(json.dumps(raw))
+        return p
+
+    ref = _run_cli(write(tmp_path / "ref"))
+    assert ref.returncode == 0, ref.stderr
+    path = write(tmp_path / "killed")
+    rng = random.Random(0)
+    kills = 0
+    for attempt in range(40):
+        log = tmp_path / "killed" / "evaluations.jsonl"
+        before = log.read_text().count("\n") if log.exists() else 0
+        if before >= 90:
+            break
+        args = [sys.executable, "-m", "monas", "search", str(path), "--quiet"] + (["--resume"] if log.exists() else [])
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # kill at a random moment once this process has logged a few evaluations
+        target = before + rng.randint(2, 12)
+        deadline = time.time() + 60
+        while p.poll() is None and time.time() < deadline:
+            if log.exists() and log.read_text().count("\n") >= target:
+                time.sleep(rng.random() * 0.05)
+                p.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.005)
+        p.wait()
+        if p.returncode == 0:
+            break
+    assert kills >= 3
+    if not (tmp_path / "killed" / "state.pt").exists() or RunDirectory(tmp_path / "killed").read_evaluations().__len__() < 90:
+        done = _run_cli(path, "--resume")
+        assert done.returncode == 0, done.stderr
+    want = [(e.number, e.arch.key) for e in RunDirectory(tmp_path / "ref").read_evaluations()]
+    got = sorted((e.number, e.arch.key) for e in RunDirectory(tmp_path / "killed").read_evaluations())
+    assert got == want
+
+
+def test_joining_a_study_of_other_objectives_or_another_runs_study_is_refused_before_any_evaluation(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = _config(tmp_path / "a", budget=3, workers=1, storage=storage, study="shared")
+    config_mod.build_engine(first).optimize()
+    # other objectives
+    other = _config(tmp_path / "b", budget=3, workers=1, storage=storage, study="shared")
+    other["objectives"] = other["objectives"][:1]
+    other["constraints"] = []
+    with pytest.raises(Exception) as err:
+        config_mod.build_engine(other).optimize()
+    assert "study 'shared'" in str(err.value) and "accuracy (maximize)" in str(err.value)
+    assert not (tmp_path / "b" / "evaluations.jsonl").exists()
+    # same objectives, another run, not --resume
+    again = _config(tmp_path / "c", budget=3, workers=1, storage=storage, study="shared")
+    with pytest.raises(Exception) as err:
+        config_mod.build_engine(again).optimize()
+    assert "already holds 3 trials" in str(err.value)
+    # two runs with default names in one storage do not collide
+    for name in ("d", "e"):
+        config_mod.build_engine(_config(tmp_path / name, budget=2, workers=1, storage=storage)).optimize()
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    assert {"shared", "d", "e"} <= names
+
+
+def test_a_worker_that_cannot_reach_the_storage_exits_with_one_line_and_the_password_masked(tmp_path):
+    url = "postgresql+psycopg2://monas:s3cret@127.0.0.1:9/nowhere"
+    res = subprocess.run([sys.executable, "-m", "monas", "worker", "--storage", url, "--study", "x", "--tries", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    lines = [line for line in res.stderr.strip().splitlines() if line.startswith("monas worker:")]
+    assert len(lines) == 1 and "s3cret" not in res.stderr and "***" in lines[0] and "after 2 tries" in lines[0]
+
+
+def test_failed_evaluations_are_recorded_and_the_workers_go_on(tmp_path, nb201):
+    # a table that lacks most architectures: their evaluations fail, in the workers
+    from monas.objectives.tabular import load_table
+
+    rows = Path(tmp_path / "small.csv")
+    keys = list(load_table(None).keys(nb201))[:200]
+    rows.write_text("arch_str,c10_test_acc_200ep\n" + "\n".join(f"{k},{i % 90}" for i, k in enumerate(keys)) + "\n")
+    cfg = _config(tmp_path / "run", budget=30, workers=2, table=rows)
+    cfg["max_failed_share"] = 1.0
+    engine = config_mod.build_engine(cfg)
+    engine.optimize()
+    log, study, counted = _check_run(cfg, 30)
+    failed = [e for e in log if e.error]
+    assert len(failed) >= 25  # 200 of 15,625 cells are in the table: random cells almost all fail
+    for e in failed:
+        t, _ = counted[e.number]
+        assert t.state == TrialState.FAIL and "error" in t.user_attrs
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+def test_three_workers_on_postgresql_killed_with_sigkill_lose_and_duplicate_nothing(tmp_path, postgres_url):
+    study = f"kills-{uuid.uuid4().hex[:8]}"
+    cfg = _config(tmp_path / "run", budget=60, workers=3, delay_s=0.25, storage=postgres_url, study=study,
+                  heartbeat_s=1.0, generators=[{"name": "evolution"}])
+    engine = config_mod.build_engine(cfg)
+    kills = []
+    stop = threading.Event()
+
+    def killer():
+        rng = random.Random(1)
+        while not stop.is_set():
+            time.sleep(rng.uniform(0.5, 1.5))
+            lw = engine.local_workers
+            pids = lw.pids() if lw is not None else []
+            if pids and engine.n_unique > 3:
+                pid = rng.choice(pids)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
+                except ProcessLookupError:
+                    pass
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    try:
+        engine.optimize()
+    finally:
+        stop.set()
+        t.join()
+    assert len(kills) >= 5
+    log, st, counted = _check_run(cfg, 60)
+    # killed mid-evaluation: their trials were failed as stale and evaluated again under the same number
+    stale = [t for t in st.get_trials(deepcopy=False) if t.state == TrialState.FAIL and evaluation_of(t) is None]
+    assert stale, "no kill landed inside an evaluation"
+    retried = {t.user_attrs["monas_number"] for t in stale}
+    assert retried <= set(counted)
+
+
+def test_monas_worker_processes_started_elsewhere_join_a_search_on_postgresql(tmp_path, postgres_url):
+    study = f"join-{uuid.uuid4().hex[:8]}"
+    cfg = _config(tmp_path / "run", budget=24, workers=0, delay_s=0.1, storage=postgres_url, study=study)
+    engine = config_mod.build_engine(cfg)
+    result = {}
+    runner = threading.Thread(target=lambda: result.setdefault("archive", engine.optimize()))
+    runner.start()
+    deadline = time.time() + 60
+    while "monas_parallel" not in _study_attrs(postgres_url, study) and time.time() < deadline:
+        time.sleep(0.2)
+    workers = [subprocess.Popen([sys.executable, "-m", "monas", "worker", "--storage", postgres_url, "--study", study,
+                                 "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(3)]
+    runner.join(timeout=240)
+    outs = [w.communicate(timeout=60)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outs
+    log, st, counted = _check_run(cfg, 24)
+    assert len({t.user_attrs["monas_worker"] for t, _ in counted.values()}) == 3
+
+
+def _study_attrs(url, name):
+    try:
+        return optuna.load_study(study_name=name, storage=url).user_attrs
+    except KeyError:
+        return {}
