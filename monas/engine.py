@@ -131,8 +131,9 @@ class Engine:
         self.workers = int(workers)
         if self.workers < 0:
             raise ValueError(f"workers: {workers!r}; accepted: an integer >= 0")
-        if self.workers != 1 and run_dir is None:
-            raise ValueError(f"workers={workers} needs a run directory (the workers share its Optuna study)")
+        if self.workers != 1 and (run_dir is None or config is None):
+            raise ValueError(f"workers={workers} needs a run directory and the run's config (the workers share its "
+                             f"Optuna study and build their objectives from the config): use monas.config.build_engine")
         self.devices = list(devices) if devices else [device]
         self.heartbeat_s = float(heartbeat_s)
         self.run_dir = RunDirectory(Path(run_dir)) if run_dir is not None else None
@@ -415,10 +416,12 @@ class Engine:
         return self.n_unique + len(self._in_flight) < self.budget.evaluations
 
     def _capacity(self) -> int:
+        """Candidates to hold in flight: one per worker (local ones and those registered in the
+        study), plus a few waiting so a worker that finishes finds its next one at once."""
         if not self.parallel:
             return 1
-        live = self.queue.live_workers() if self.queue is not None else 0
-        return max(1, self.workers, live)
+        n = max(self.workers, self.queue.live_workers() if self.queue is not None else 0)
+        return n + max(1, n // 4) if n else 1
 
     def _open(self, batch: Batch) -> None:
         """Register ``batch``: answer known keys, share in-flight ones, queue new ones."""

@@ -31,6 +31,9 @@ class Objective(abc.ABC):
     #: True when ``measure`` needs no network training or device timing (a table, a formula);
     #: such objectives are cheap enough for generators to query freely.
     cheap: bool = False
+    #: True when only the search process can measure it (it reads state a generator publishes
+    #: there, e.g. the supernet): worker processes cannot evaluate it
+    needs_search_process: bool = False
 
     #: what the value is measured in, for tables and plots ("%", "ms", "M params", ...)
     units: str = ""

@@ -76,6 +76,11 @@ def _check_devices(cfg: Dict[str, Any]) -> None:
     problem = device_problem(cfg.get("device", "cpu"))
     if problem:
         raise ConfigError(f"device: {problem}")
+    if cfg.get("workers", 1) >= 2:  # the local workers' devices (a remote worker names its own)
+        for i, d in enumerate(cfg.get("devices") or []):
+            problem = device_problem(d)
+            if problem:
+                raise ConfigError(f"devices[{i}]: {problem}")
     nodes = [(f"objectives[{i}]", o) for i, o in enumerate(cfg["objectives"])]
     nodes += [(f"generators[{i}]", g) for i, g in enumerate(cfg["generators"])]
     for path, node in nodes:
@@ -340,6 +345,10 @@ def check(cfg: Dict[str, Any], run_dir: bool = True) -> None:
             raise ConfigError(f"{path}: objective {o['name']!r} ({o['label']}) trains or evaluates on data; "
                               f"accepted: a config with dataset: {{name: digits}} (or cifar10 with its root)")
         _check_table(obj, space, path)
+        if getattr(obj, "needs_search_process", False) and cfg.get("workers", 1) != 1:
+            raise ConfigError(f"{path}: objective {o['name']!r} ({o['label']}) reads the supernet the search process "
+                              f"trains, which worker processes do not have; accepted: workers: 1 with it "
+                              f"(got workers: {cfg['workers']})")
         if isinstance(o["params"].get("build_kwargs"), Mapping) and o["params"]["build_kwargs"] and data is not False:
             _dry_build(space, o["params"]["build_kwargs"], data, cfg["seed"], f"{path}.params.build_kwargs")
         if getattr(obj, "cheap", False) and data is not False:

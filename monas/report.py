@@ -277,7 +277,7 @@ td,th{{border:1px solid #bbb;padding:2px 8px;text-align:right}} tr.knee{{backgro
     path.write_text(doc)
 
 
-def write_interactive(archive: ParetoArchive, run_dir, path: Path, study_name: str = "monas",
+def write_interactive(archive: ParetoArchive, run_dir, path: Path, study_name: Optional[str] = None,
                       storage: Optional[str] = None) -> Tuple[Optional[Path], str]:
     """Write ``optuna.visualization.plot_pareto_front`` of the run's Optuna study as a
     self-contained HTML file (plotly.js included, so it opens offline). Returns (path, "") or
@@ -305,7 +305,10 @@ def write_interactive(archive: ParetoArchive, run_dir, path: Path, study_name: s
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             from monas.optuna_record import existing_study_name
 
-            study = optuna.load_study(study_name=existing_study_name(storage, study_name), storage=storage)
+            from monas.run_directory import default_study_name
+
+            name = existing_study_name(storage, study_name or default_study_name(run_dir))
+            study = optuna.load_study(study_name=name, storage=storage)
             fig = optuna.visualization.plot_pareto_front(
                 study, target_names=[_axis_name(o) for o in archive.objectives], include_dominated_trials=True)
     except Exception as exc:  # a foreign or damaged study: the rest of the report stands
@@ -438,7 +441,7 @@ def plot_front(archive: ParetoArchive, path: Path, max_labels: int = 30,
 
 
 def write_report(archive: ParetoArchive, out_dir, run_dir=None, hv_ideal: Optional[Mapping[str, float]] = None,
-                 hv_nadir: Optional[Mapping[str, float]] = None, study_name: str = "monas",
+                 hv_nadir: Optional[Mapping[str, float]] = None, study_name: Optional[str] = None,
                  storage: Optional[str] = None, interactive: bool = True,
                  notes: Optional[List[str]] = None) -> Dict[str, Path]:
     """Write ``front.csv``, ``front.html`` (table, summary, embedded plot), ``pareto.png``,

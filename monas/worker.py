@@ -200,7 +200,7 @@ class Worker:
                 if with_retries(self._finished, self.url, self.tries):
                     return 0
                 time.sleep(idle)
-                idle = min(0.5, idle * 2)
+                idle = min(0.2, idle * 2)
                 continue
             idle = 0.02
             self.evaluate_trial(trial_id)

@@ -335,6 +335,19 @@ CASES = [
      "storage"),
     ("storage_unreachable_server", put("storage", "postgresql://user:pw@127.0.0.1:1/monas"), "storage"),
     ("study_name_empty", put("study_name", ""), "study_name"),
+    # parallel workers
+    ("workers_negative", put("workers", -2), "workers"),
+    ("workers_text", put("workers", "many"), "workers"),
+    ("workers_fraction", put("workers", 2.5), "workers"),
+    ("devices_not_a_list", put("devices", "cuda:0"), "devices"),
+    ("devices_empty", put("devices", []), "devices"),
+    ("devices_unknown", put("devices", ["cpu", "tpu:0"]), "devices[1]"),
+    ("devices_cuda_99", lambda cfg, tmp: cfg.update(workers=2, devices=["cuda:99"]), "devices[0]"),
+    ("heartbeat_zero", put("heartbeat_s", 0), "heartbeat_s"),
+    ("supernet_accuracy_in_workers", lambda cfg, tmp: cfg.update(
+        workers=3, dataset={"name": "digits"},
+        objectives=[{"name": "accuracy", "label": "accuracy", "params": {"fidelity": "supernet"}}] + cfg["objectives"][1:]),
+     "objectives[0]"),
     # dataset and retrain
     ("dataset_unknown", put("dataset", {"name": "mnist"}), "dataset.name"),
     ("cifar_root_missing", put("dataset", {"name": "cifar10", "params": {"root": "/no/such/cifar"}}),

@@ -35,7 +35,7 @@ def _config(run_dir, generators=None, budget=40, workers=3, delay_s=0.0, storage
                                                                            "direction": "minimize"}}],
         "constraints": ["latency <= 16"],
         "generators": generators or [{"name": "random"}],
-        "budget": {"evaluations": budget}, "workers": workers, "heartbeat_s": heartbeat_s, "progress": False,
+        "budget": {"evaluations": budget, "wall_time_s": 240}, "workers": workers, "heartbeat_s": heartbeat_s, "progress": False,
     }
     if storage:
         raw["storage"] = storage

@@ -40,6 +40,12 @@ class AccuracyObjective(Objective):
     units = "%"
     needs_data = True  # every fidelity reads ctx.data; the preflight refuses a config without a dataset
 
+    @property
+    def needs_search_process(self) -> bool:
+        """The ``supernet`` fidelity reads the supernet a generator trains in the search process:
+        worker processes cannot evaluate it (the preflight refuses ``workers`` != 1)."""
+        return self.fidelity == "supernet"
+
     def __init__(self, fidelity: str = "train", epochs: int = 3, batch_size: int = 64, lr: float = 0.05,
                  weight_decay: float = 5e-4, momentum: float = 0.9, grad_clip: Optional[float] = 5.0,
                  split: str = "valid", build_kwargs: Optional[Dict[str, Any]] = None,
