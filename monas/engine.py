@@ -162,6 +162,7 @@ class Engine:
         self._waiting: Dict[str, List[Tuple[OpenBatch, int]]] = {}  # key -> open batches waiting for it
         self._in_flight: Dict[str, Tuple[int, Arch, str]] = {}  # key -> (number, arch, generator)
         self._to_submit: Deque[Tuple[int, Arch, str]] = deque()
+        self._held: Dict[int, Evaluation] = {}  # back from a worker, waiting for earlier numbers
         self._stall = 0
         self._progress = Progress(total=self.budget.evaluations, enabled=progress)
         self._started = False
@@ -413,7 +414,7 @@ class Engine:
         """Whether one more candidate may start: completed and in-flight stay within the budget."""
         if self.budget.evaluations is None:
             return True
-        return self.n_unique + len(self._in_flight) < self.budget.evaluations
+        return self.n_unique + len(self._in_flight) + len(self._held) < self.budget.evaluations
 
     def _capacity(self) -> int:
         """Candidates to hold in flight: one per worker (local ones and those registered in the
@@ -489,13 +490,27 @@ class Engine:
             if ob.complete and not ob.told:
                 self._close(ob)
 
+    def _receive(self, evaluations: Sequence[Evaluation]) -> int:
+        """Results from the workers, released to the log, the archive and the generators in the
+        order of their evaluation numbers: a result waits until every candidate numbered before it
+        is back, so the generators see the sequence one worker would have produced (batch
+        generators then propose exactly as with one worker). Returns how many came in."""
+        for ev in evaluations:
+            if ev.arch.key in self._in_flight:
+                del self._in_flight[ev.arch.key]
+                self._held[ev.number] = ev
+        outstanding = min((n for n, _, _ in self._in_flight.values()), default=None)
+        for number in sorted(self._held):
+            if outstanding is not None and number > outstanding:
+                break
+            self._complete(self._held.pop(number), logged=False)
+        return len(evaluations)
+
     def _drain(self, reason: Optional[str]) -> None:
         """Generators stalled or exhausted with evaluations still in flight: wait for them (they
         are paid for); a spent wall-clock budget does not wait (a resume adopts them)."""
-        while self.queue is not None and self._in_flight and self.budget.exhausted(0, self.elapsed_s, None) is None:
-            done = self.queue.collect()
-            for ev in done:
-                self._complete(ev, logged=False)
+        while self.queue is not None and (self._in_flight or self._held) and self.budget.exhausted(0, self.elapsed_s, None) is None:
+            done = self._receive(self.queue.collect())
             if self.local_workers is not None:
                 self.local_workers.keep_alive()
             if not done:
@@ -530,9 +545,7 @@ class Engine:
                     reason = f"{self._stall} proposals in a row were already evaluated (generators stalled)"
                     break
                 if self.queue is not None:
-                    done = self.queue.collect()
-                    for ev in done:
-                        self._complete(ev, logged=False)
+                    done = self._receive(self.queue.collect())
                     if self.local_workers is not None:
                         self.local_workers.keep_alive()
                     if not done and not progressed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import warnings
 from typing import Dict, List, Optional, Set, Tuple
 
 import optuna
@@ -86,7 +87,9 @@ class EvaluationQueue:
         first trial was also told is read once)."""
         now = time.monotonic()
         if now - self._last_stale_check >= min(1.0, self.heartbeat_s):
-            optuna.storages.fail_stale_trials(self.study)
+            with warnings.catch_warnings():  # Optuna marks the heartbeat API experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(self.study)
             self._last_stale_check = now
         out: List[Evaluation] = []
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -92,7 +93,9 @@ def open_study(storage, study_name: str, objectives: Sequence[ObjectiveSpec], re
                                 f"run; pass --resume to continue it or set study_name to another name")
     else:
         study = optuna.create_study(storage=storage, study_name=study_name, directions=directions)
-        study.set_metric_names(labels)
+        with warnings.catch_warnings():  # experimental in Optuna 5; the study's objectives get their names
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(labels)
     if config is not None:
         study.set_user_attr(CONFIG_ATTR, json.loads(json.dumps(config, default=str)))
     return study
