@@ -524,7 +524,7 @@ class Engine:
             while reason is None:
                 # start candidates while workers are free and the budget allows
                 progressed = False
-                while len(self._in_flight) < self._capacity() and self._budget_left():
+                while len(self._in_flight) < self._capacity() and self._budget_left() and self._check_stop() is None:
                     if self._to_submit:
                         self._submit_next()
                         progressed = True

@@ -138,7 +138,7 @@ def test_a_candidate_proposed_while_pending_is_evaluated_once_and_told_to_every_
     cfg = _config(tmp_path / "run", budget=5, workers=2, delay_s=0.2)
     engine = Engine(nb201, {"accuracy": TabularObjective("c10_test_acc_200ep", delay_s=0.2),
                             "latency": TabularObjective("lat_ms_1080ti_1", direction="minimize")},
-                    [("rep", gen, 1.0)], budget=Budget(evaluations=10), run_dir=tmp_path / "run", workers=2,
+                    [("rep", gen, 1.0)], budget=Budget(evaluations=10, wall_time_s=90), run_dir=tmp_path / "run", workers=2,
                     heartbeat_s=1.0, config=cfg, max_stall=50)
     engine.optimize()
     log = engine.run_dir.read_evaluations()
@@ -387,12 +387,15 @@ def test_a_killed_search_resumes_with_what_its_workers_finished_meanwhile(tmp_pa
     _check_run(config_mod.validate(raw), 36)
 
 
-def test_a_batch_generator_with_three_workers_proposes_exactly_what_it_proposes_with_one(tmp_path):
-    """Results are released in number order, so nsga2 is told the same batches as with one worker."""
+@pytest.mark.parametrize("generator", [{"name": "nsga2", "params": {"pop_size": 10}}, {"name": "gcn_predictor"}],
+                         ids=["nsga2", "gcn_predictor"])
+def test_a_batch_generator_with_three_workers_proposes_exactly_what_it_proposes_with_one(tmp_path, generator):
+    """Results are released in number order, so a generator that waits for its batch is told the same
+    batches and reads the same archive as with one worker."""
     runs = {}
     for workers in (1, 3):
-        cfg = _config(tmp_path / f"w{workers}", budget=50, workers=workers, delay_s=0.02,
-                      generators=[{"name": "nsga2", "params": {"pop_size": 10}}], seed=5)
+        cfg = _config(tmp_path / f"w{workers}", budget=50, workers=workers, delay_s=0.02, generators=[generator],
+                      seed=5)
         config_mod.build_engine(cfg).optimize()
         runs[workers] = [(e.number, e.arch.key) for e in
                          sorted(RunDirectory(Path(cfg["run_dir"])).read_evaluations(), key=lambda e: e.number)]
