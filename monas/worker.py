@@ -89,6 +89,9 @@ def _pop_waiting(study: optuna.Study) -> Optional[int]:
     storage = study._storage
     for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         try:
+            # the heartbeat first: a worker killed right after the pop leaves a RUNNING trial whose
+            # heartbeat goes stale (Optuna ignores a running trial that never had one)
+            storage.record_heartbeat(t._trial_id)
             if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
                 return t._trial_id
         except optuna.exceptions.UpdateFinishedTrialError:

@@ -400,3 +400,27 @@ def test_a_batch_generator_with_three_workers_proposes_exactly_what_it_proposes_
         runs[workers] = [(e.number, e.arch.key) for e in
                          sorted(RunDirectory(Path(cfg["run_dir"])).read_evaluations(), key=lambda e: e.number)]
     assert len(runs[1]) == 50 and runs[3] == runs[1]
+
+
+def test_a_worker_killed_right_after_taking_a_trial_leaves_it_to_be_retried(tmp_path, nb201):
+    """The pop records a heartbeat first: a trial taken by a worker that died before evaluating is
+    failed as stale after the grace period and enqueued again (not stuck RUNNING forever)."""
+    from monas.evaluation_queue import EvaluationQueue
+    from monas.optuna_record import open_study
+    from monas.study_storage import open_storage
+    from monas.worker import _pop_waiting
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    from monas.context import ObjectiveSpec
+
+    study = open_study(open_storage(url, 1.0), "s", [ObjectiveSpec("accuracy", "maximize")], resume=False)
+    queue = EvaluationQueue(study, nb201, heartbeat_s=1.0)
+    arch = nb201.sample(__import__("numpy").random.default_rng(0))
+    queue.submit(0, arch, "random")
+    taken = _pop_waiting(study)  # ... and the worker is killed here
+    assert taken is not None and study._storage.get_trial(taken).state == TrialState.RUNNING
+    time.sleep(3.5)  # past the grace period (2 s)
+    queue.collect()  # the coordinator's poll fails stale trials
+    states = sorted(t.state.name for t in study.get_trials(deepcopy=False))
+    assert states == ["FAIL", "WAITING"]
+    assert queue.pending()[arch.key][0] == 0  # the retry keeps evaluation number 0
