@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nb201_search import parse_generator, run_one, true_front  # noqa: E402
 
 from monas.registry import SEARCH_SPACES  # noqa: E402
+from bar import finish  # noqa: E402  (benchmarks/ is on sys.path when a benchmark runs)
 
 ACC = "c10_test_acc_200ep"
 COSTS = ("lat_ms_1080ti_1", "lat_ms_titan_rtx_256", "lat_ms_gold_6226", "lat_ms_raspi4", "lat_ms_pixel3",
@@ -114,12 +115,8 @@ def main(argv=None) -> int:
                 if mine < evo:
                     failures.append(f"budget {budget}: {args.target}'s median {what} over the pairs {mine:.4f} is "
                                     f"below evolution's {evo:.4f}")
-    print(f"\nbar: {args.target} >= nsga2 on both medians for every pair and budget; {args.target}'s median over the "
-          "pairs >= evolution's")
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "FAILED")
-    return 1 if failures else 0
+    return finish(f"bar: {args.target} >= nsga2 on both medians for every pair and budget; {args.target}'s median over the "
+                  "pairs >= evolution's", failures)
 
 
 if __name__ == "__main__":

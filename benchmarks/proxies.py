@@ -42,6 +42,7 @@ from monas.objectives.zero_cost import ZeroCostObjective
 from monas.plugins.free_darts import FreeDARTS
 from monas.plugins.gcn_predictor import GCNPredictor, stack_graphs
 from monas.registry import SEARCH_SPACES
+from bar import finish  # noqa: E402  (benchmarks/ is on sys.path when a benchmark runs)
 
 ACC = "c10_test_acc_200ep"
 VARIANTS = {
@@ -205,12 +206,8 @@ def main(argv=None) -> int:
         if np.median(taus[100]) < 0.4:
             failures.append("GCN tau with 100 training entries below 0.4")
 
-    print("\nbars: official ZEROS Spearman with SynFlow <= 0.9; on DARTS the most-parameter op on at most half "
-          "of the kept edges" + ("" if args.no_gcn else "; GCN tau(300) >= 0.6; GCN tau(100) >= 0.4"))
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "FAILED")
-    return 1 if failures else 0
+    return finish("bars: official ZEROS Spearman with SynFlow <= 0.9; on DARTS the most-parameter op on at most half "
+                  "of the kept edges" + ("" if args.no_gcn else "; GCN tau(300) >= 0.6; GCN tau(100) >= 0.4"), failures)
 
 
 if __name__ == "__main__":

@@ -308,8 +308,9 @@ def test_three_workers_on_postgresql_killed_with_sigkill_lose_and_duplicate_noth
         rng = random.Random(1)
         while not stop.is_set():
             time.sleep(rng.uniform(0.5, 1.5))
-            lw = engine.local_workers
-            pids = lw.pids() if lw is not None else []
+            lw = engine.local_workers  # workers past their start-up, so most kills land in an evaluation
+            pids = [p.pid for p, t in zip(lw.procs, lw.started_at) if p is not None and p.poll() is None
+                    and time.monotonic() - t > 3.0] if lw is not None else []
             if pids and engine.n_unique > 3:
                 pid = rng.choice(pids)
                 try:
