@@ -425,3 +425,15 @@ def test_a_worker_killed_right_after_taking_a_trial_leaves_it_to_be_retried(tmp_
     states = sorted(t.state.name for t in study.get_trials(deepcopy=False))
     assert states == ["FAIL", "WAITING"]
     assert queue.pending()[arch.key][0] == 0  # the retry keeps evaluation number 0
+
+
+def test_the_in_process_study_names_its_metrics_and_keeps_real_times(tmp_path):
+    cfg = _config(tmp_path / "solo", budget=6, workers=1, delay_s=0.02)
+    config_mod.build_engine(cfg).optimize()
+    study = optuna.load_study(study_name="solo", storage=RunDirectory(tmp_path / "solo").default_storage())
+    assert study.metric_names == ["accuracy", "latency"]
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 6
+    for t in trials:
+        assert (t.datetime_complete - t.datetime_start).total_seconds() >= 0.02
+        assert set(t.constraints) == {"latency <= 16"}
