@@ -196,11 +196,10 @@ def part_faults(args) -> List[str]:
             def killer():
                 rng = random.Random(0)
                 while not stop.is_set() and len(kills) < args.worker_kills:
-                    time.sleep(rng.uniform(0.3, 2.0))
-                    lw = engine.local_workers
-                    # workers past their start-up (importing torch), so the kill lands in an evaluation
-                    pids = [p.pid for p, t in zip(lw.procs, lw.started_at) if p is not None and p.poll() is None
-                            and time.monotonic() - t > 4.0] if lw is not None else []
+                    time.sleep(rng.uniform(1.0, 4.0))
+                    # workers that registered in the study (past their start-up: importing torch, building the
+                    # objectives), so the kill lands in the evaluation loop
+                    pids = engine.local_workers.registered_pids(engine.queue.study) if engine.local_workers else []
                     if pids:
                         try:
                             os.kill(rng.choice(pids), signal.SIGKILL)

@@ -80,6 +80,17 @@ class LocalWorkers:
             restarted += 1
         return restarted
 
+    def registered_pids(self, study) -> List[int]:
+        """Pids of the live workers that have registered in ``study`` (they are past their
+        start-up and in their evaluation loop)."""
+        import socket
+
+        from monas.evaluation_queue import worker_attr
+
+        attrs = study.user_attrs
+        host = socket.gethostname()
+        return [pid for pid in self.pids() if worker_attr(host, pid) in attrs]
+
     def stop(self, timeout_s: float = 10.0) -> None:
         for p in self.procs:
             if p is not None and p.poll() is None:

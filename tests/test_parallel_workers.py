@@ -35,7 +35,7 @@ def _config(run_dir, generators=None, budget=40, workers=3, delay_s=0.0, storage
                                                                            "direction": "minimize"}}],
         "constraints": ["latency <= 16"],
         "generators": generators or [{"name": "random"}],
-        "budget": {"evaluations": budget, "wall_time_s": 150}, "workers": workers, "heartbeat_s": heartbeat_s, "progress": False,
+        "budget": {"evaluations": budget, "wall_time_s": 240}, "workers": workers, "heartbeat_s": heartbeat_s, "progress": False,
     }
     if storage:
         raw["storage"] = storage
@@ -306,11 +306,11 @@ def test_three_workers_on_postgresql_killed_with_sigkill_lose_and_duplicate_noth
 
     def killer():
         rng = random.Random(1)
-        while not stop.is_set():
-            time.sleep(rng.uniform(0.5, 1.5))
-            lw = engine.local_workers  # workers past their start-up, so most kills land in an evaluation
-            pids = [p.pid for p, t in zip(lw.procs, lw.started_at) if p is not None and p.poll() is None
-                    and time.monotonic() - t > 3.0] if lw is not None else []
+        while not stop.is_set() and len(kills) < 6:
+            time.sleep(rng.uniform(1.5, 3.0))
+            # workers that registered in the study (past their start-up: importing torch, building the
+            # objectives), so the kill lands in the evaluation loop
+            pids = engine.local_workers.registered_pids(engine.queue.study) if engine.local_workers else []
             if pids and engine.n_unique > 3:
                 pid = rng.choice(pids)
                 try:
