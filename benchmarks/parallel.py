@@ -171,13 +171,12 @@ def part_faults(args) -> List[str]:
     import json
     import random
     import signal
-    import threading
     import uuid
 
     import optuna
-    from optuna.trial import TrialState
 
-    from monas.evaluation_queue import evaluation_of
+    from monas.evaluation_queue import stale_trials, told_evaluations
+    from monas.testing.faults import optimize_killing_workers
 
     failures = []
     print(f"\n3. faults; load average {os.getloadavg()[0]:.2f} at start")
@@ -191,40 +190,12 @@ def part_faults(args) -> List[str]:
             cfg = _raw(tmp / "kills", "evolution", args.fault_budget, 0, 3, 0.25, url, study)
             cfg["heartbeat_s"] = 1.0
             engine = config_mod.build_engine(cfg)
-            kills, stop = [], threading.Event()
-
-            def killer():
-                rng = random.Random(0)
-                while not stop.is_set() and len(kills) < args.worker_kills:
-                    time.sleep(rng.uniform(1.0, 4.0))
-                    # workers that registered in the study (past their start-up: importing torch, building the
-                    # objectives), so the kill lands in the evaluation loop
-                    pids = engine.local_workers.registered_pids(engine.queue.study) if engine.local_workers else []
-                    if pids:
-                        try:
-                            os.kill(rng.choice(pids), signal.SIGKILL)
-                            kills.append(time.time())
-                        except ProcessLookupError:
-                            pass
-
             t0 = time.time()
-            thread = threading.Thread(target=killer, daemon=True)
-            thread.start()
-            try:
-                engine.optimize()
-            finally:
-                stop.set()
-                thread.join()
+            kills = optimize_killing_workers(engine, args.worker_kills, (1.0, 4.0), seed=0)
             log = RunDirectory(tmp / "kills").read_evaluations()
             st = optuna.load_study(study_name=study, storage=url)
-            told = {}
-            stale = 0
-            for t in st.get_trials(deepcopy=False):
-                ev = evaluation_of(t) if t.state in (TrialState.COMPLETE, TrialState.FAIL) else None
-                if ev is None:
-                    stale += t.state == TrialState.FAIL
-                    continue
-                told.setdefault(ev.number, ev.arch.key)
+            told = {number: ev.arch.key for number, (_, ev) in told_evaluations(st).items()}
+            stale = len(stale_trials(st))
             numbers = [e.number for e in log]
             keys = [e.arch.key for e in log]
             lost = len(set(range(args.fault_budget)) - set(numbers))

@@ -53,7 +53,6 @@ class GeneratorSlot:
     share: float = 1.0
     used: int = 0
     exhausted: bool = False
-    in_flight: int = 0  # candidates of open batches not yet evaluated
     open_batches: int = 0  # asks not yet told
     told_state: Optional[Dict[str, Any]] = None  # state_dict() right after the last tell
 
@@ -161,7 +160,7 @@ class Engine:
         self._replay: Dict[str, Evaluation] = {}  # logged after the last checkpoint: replayed in order
         self._waiting: Dict[str, List[Tuple[OpenBatch, int]]] = {}  # key -> open batches waiting for it
         self._in_flight: Dict[str, Tuple[int, Arch, str]] = {}  # key -> (number, arch, generator)
-        self._to_submit: Deque[Tuple[int, Arch, str]] = deque()
+        self._to_submit: Deque[Tuple[Arch, str]] = deque()  # queued by a batch, not yet numbered
         self._held: Dict[int, Evaluation] = {}  # back from a worker, waiting for earlier numbers
         self._stall = 0
         self._progress = Progress(total=self.budget.evaluations, enabled=progress)
@@ -318,6 +317,14 @@ class Engine:
     def elapsed_s(self) -> float:
         return self._elapsed_before + (time.monotonic() - self._t0 if self._started else 0.0)
 
+    def _slot(self, label: str) -> GeneratorSlot:
+        return next(s for s in self.slots if s.label == label)
+
+    def _in_flight_of(self, slot: GeneratorSlot) -> int:
+        """Candidates this generator queued that are not evaluated yet (the first batch waiting
+        for a key is the one that queued it)."""
+        return sum(1 for waiters in self._waiting.values() if waiters and waiters[0][0].batch.generator == slot.label)
+
     def _askable(self, slot: GeneratorSlot) -> bool:
         if slot.exhausted:
             return False
@@ -332,7 +339,7 @@ class Engine:
             live = [s for s in self.slots if self._askable(s)]
             if not live:
                 return None
-            slot = min(live, key=lambda s: ((s.used + s.in_flight) / s.share, self.slots.index(s)))
+            slot = min(live, key=lambda s: ((s.used + self._in_flight_of(s)) / s.share, self.slots.index(s)))
             n = slot.generator.batch_size
             archs = list(slot.generator.ask(n))
             if not archs:
@@ -380,7 +387,7 @@ class Engine:
         """Hand ``evaluations`` (one per candidate of ``batch``) to its generator; checkpoint."""
         if len(evaluations) != len(batch.archs):
             raise ValueError(f"tell got {len(evaluations)} evaluations for {len(batch.archs)} candidates")
-        slot = next(s for s in self.slots if s.label == batch.generator)
+        slot = self._slot(batch.generator)
         slot.generator.tell(list(evaluations))
         slot.told_state = slot.generator.state_dict() if self.run_dir is not None else None
         self._told_number = self._next_number
@@ -426,7 +433,7 @@ class Engine:
 
     def _open(self, batch: Batch) -> None:
         """Register ``batch``: answer known keys, share in-flight ones, queue new ones."""
-        slot = next(s for s in self.slots if s.label == batch.generator)
+        slot = self._slot(batch.generator)
         ob = OpenBatch(batch, [None] * len(batch.archs))
         slot.open_batches += 1
         for i, arch in enumerate(batch.archs):
@@ -440,33 +447,28 @@ class Engine:
                 self._stall += 1
             else:
                 self._waiting[arch.key] = [(ob, i)]
-                self._to_submit.append((-1, arch, batch.generator))
-                slot.in_flight += 1
+                self._to_submit.append((arch, batch.generator))
                 self._stall = 0
         if ob.complete:
             self._close(ob)
 
     def _close(self, ob: OpenBatch) -> None:
         ob.told = True
-        slot = next(s for s in self.slots if s.label == ob.batch.generator)
-        slot.open_batches -= 1
-        self.tell(ob.batch, [r for r in ob.results])
+        self._slot(ob.batch.generator).open_batches -= 1
+        self.tell(ob.batch, list(ob.results))
 
     def _submit_next(self) -> None:
         """Start the next queued candidate: a replayed or evaluated-here result completes at once."""
-        _, arch, generator = self._to_submit.popleft()
+        arch, generator = self._to_submit.popleft()
         if arch.key in self._replay:
-            ev = self._replay.pop(arch.key)
-            self._complete(ev, logged=True)
+            self._complete(self._replay.pop(arch.key), logged=True)
             return
         number = self._next_number
         self._next_number += 1
+        self._in_flight[arch.key] = (number, arch, generator)
         if self.queue is None:
-            self._in_flight[arch.key] = (number, arch, generator)
-            ev = self.evaluator.evaluate(self.space.check(arch), number, generator)
-            self._complete(ev, logged=False)
+            self._complete(self.evaluator.evaluate(self.space.check(arch), number, generator), logged=False)
         else:
-            self._in_flight[arch.key] = (number, arch, generator)
             self.queue.submit(number, arch, generator)
 
     def _complete(self, ev: Evaluation, logged: bool) -> None:
@@ -481,9 +483,6 @@ class Engine:
         self._remember(ev)
         self._after(ev)
         waiters = self._waiting.pop(key, [])
-        if waiters:  # the batch that queued the candidate counted it in flight
-            first = next(s for s in self.slots if s.label == waiters[0][0].batch.generator)
-            first.in_flight = max(0, first.in_flight - 1)
         for ob, i in waiters:
             ob.results[i] = ev
         for ob, _ in waiters:
@@ -506,14 +505,18 @@ class Engine:
             self._complete(self._held.pop(number), logged=False)
         return len(evaluations)
 
+    def _poll_workers(self) -> int:
+        """Read the workers' results back and restart local workers that died; how many came in."""
+        done = self._receive(self.queue.collect())
+        if self.local_workers is not None:
+            self.local_workers.keep_alive()
+        return done
+
     def _drain(self, reason: Optional[str]) -> None:
         """Generators stalled or exhausted with evaluations still in flight: wait for them (they
         are paid for); a spent wall-clock budget does not wait (a resume adopts them)."""
         while self.queue is not None and (self._in_flight or self._held) and self.budget.exhausted(0, self.elapsed_s, None) is None:
-            done = self._receive(self.queue.collect())
-            if self.local_workers is not None:
-                self.local_workers.keep_alive()
-            if not done:
+            if not self._poll_workers():
                 time.sleep(self.queue.poll_s)
 
     def optimize(self) -> ParetoArchive:
@@ -545,10 +548,7 @@ class Engine:
                     reason = f"{self._stall} proposals in a row were already evaluated (generators stalled)"
                     break
                 if self.queue is not None:
-                    done = self._receive(self.queue.collect())
-                    if self.local_workers is not None:
-                        self.local_workers.keep_alive()
-                    if not done and not progressed:
+                    if not self._poll_workers() and not progressed:
                         if not self._in_flight and not self._to_submit and not any(self._askable(s) for s in self.slots):
                             reason = "every generator is exhausted"
                             break

@@ -43,6 +43,23 @@ def evaluation_of(trial: optuna.trial.FrozenTrial) -> Optional[Evaluation]:
     return ev if told else None
 
 
+def told_evaluations(study: optuna.Study) -> Dict[int, Tuple[optuna.trial.FrozenTrial, Evaluation]]:
+    """Per evaluation number, the first trial a worker told with it and its evaluation (what the
+    search reads back); trials failed as stale hold none."""
+    out: Dict[int, Tuple[optuna.trial.FrozenTrial, Evaluation]] = {}
+    for t in sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)),
+                    key=lambda t: t.number):
+        ev = evaluation_of(t)
+        if ev is not None and ev.number not in out:
+            out[ev.number] = (t, ev)
+    return out
+
+
+def stale_trials(study: optuna.Study) -> List[optuna.trial.FrozenTrial]:
+    """Trials failed because their worker stopped sending heartbeats (no worker told them)."""
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)) if evaluation_of(t) is None]
+
+
 class EvaluationQueue:
     """Enqueue candidates on ``study`` and collect the workers' evaluations."""
 

@@ -16,7 +16,8 @@ import pytest
 from optuna.trial import TrialState
 
 from monas import config as config_mod
-from monas.evaluation_queue import evaluation_of
+from monas.evaluation_queue import stale_trials, told_evaluations
+from monas.testing.faults import optimize_killing_workers
 from monas.run_directory import RunDirectory
 from monas.run_lock import RunLock, RunLocked
 
@@ -45,17 +46,6 @@ def _config(run_dir, generators=None, budget=40, workers=3, delay_s=0.0, storage
     return config_mod.validate(raw)
 
 
-def _counted_trials(study):
-    """The trials that hold an evaluation, one per number (the first told), as the coordinator reads them."""
-    out = {}
-    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        if t.state in (TrialState.COMPLETE, TrialState.FAIL):
-            ev = evaluation_of(t)
-            if ev is not None and ev.number not in out:
-                out[ev.number] = (t, ev)
-    return out
-
-
 def _check_run(cfg, budget):
     """Exactly ``budget`` unique evaluations numbered 0..budget-1, log and study identical."""
     log = RunDirectory(Path(cfg["run_dir"])).read_evaluations()
@@ -64,7 +54,7 @@ def _check_run(cfg, budget):
     assert len(set(keys)) == budget
     study = optuna.load_study(study_name=cfg.get("study_name") or Path(cfg["run_dir"]).name,
                               storage=cfg.get("storage") or RunDirectory(Path(cfg["run_dir"])).default_storage())
-    counted = _counted_trials(study)
+    counted = told_evaluations(study)
     assert sorted(counted) == list(range(budget))
     for e in log:
         t, ev = counted[e.number]
@@ -301,35 +291,11 @@ def test_three_workers_on_postgresql_killed_with_sigkill_lose_and_duplicate_noth
     cfg = _config(tmp_path / "run", budget=60, workers=3, delay_s=0.25, storage=postgres_url, study=study,
                   heartbeat_s=1.0, generators=[{"name": "evolution"}])
     engine = config_mod.build_engine(cfg)
-    kills = []
-    stop = threading.Event()
-
-    def killer():
-        rng = random.Random(1)
-        while not stop.is_set() and len(kills) < 6:
-            time.sleep(rng.uniform(1.5, 3.0))
-            # workers that registered in the study (past their start-up: importing torch, building the
-            # objectives), so the kill lands in the evaluation loop
-            pids = engine.local_workers.registered_pids(engine.queue.study) if engine.local_workers else []
-            if pids and engine.n_unique > 3:
-                pid = rng.choice(pids)
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    kills.append(pid)
-                except ProcessLookupError:
-                    pass
-
-    t = threading.Thread(target=killer, daemon=True)
-    t.start()
-    try:
-        engine.optimize()
-    finally:
-        stop.set()
-        t.join()
+    kills = optimize_killing_workers(engine, 6, (1.5, 3.0), seed=1, min_unique=4)
     assert len(kills) >= 5
     log, st, counted = _check_run(cfg, 60)
     # killed mid-evaluation: their trials were failed as stale and evaluated again under the same number
-    stale = [t for t in st.get_trials(deepcopy=False) if t.state == TrialState.FAIL and evaluation_of(t) is None]
+    stale = stale_trials(st)
     assert stale, "no kill landed inside an evaluation"
     retried = {t.user_attrs["monas_number"] for t in stale}
     assert retried <= set(counted)
@@ -381,7 +347,7 @@ def test_a_killed_search_resumes_with_what_its_workers_finished_meanwhile(tmp_pa
     logged = log.read_text().count("\n")
     time.sleep(2.0)  # the orphaned workers finish what they hold, then exit (their parent is gone)
     study = optuna.load_study(study_name="run", storage=RunDirectory(tmp_path / "run").default_storage())
-    finished = len(_counted_trials(study))
+    finished = len(told_evaluations(study))
     assert finished > logged  # results the search never read
     done = _run_cli(path, "--resume")
     assert done.returncode == 0, done.stderr
