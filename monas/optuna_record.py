@@ -55,7 +55,7 @@ def existing_study_name(storage, preferred: str) -> str:
     """``preferred`` unless the storage lacks it and holds the name runs had before study names
     followed the run (``monas``): reading and resuming such a run keeps working."""
     try:
-        names = {st.study_name for st in optuna.get_all_study_summaries(storage)}
+        names = set(optuna.get_all_study_names(storage))
     except Exception:
         return preferred
     return LEGACY_STUDY_NAME if preferred not in names and LEGACY_STUDY_NAME in names else preferred
@@ -78,7 +78,7 @@ def open_study(storage, study_name: str, objectives: Sequence[ObjectiveSpec], re
     from monas.study_storage import masked_url
 
     where = masked_url(where) if isinstance(where, str) else where
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    names = set(optuna.get_all_study_names(storage))
     if study_name in names:
         study = optuna.load_study(study_name=study_name, storage=storage)
         theirs = study.metric_names or [f"objective {i}" for i in range(len(study.directions))]

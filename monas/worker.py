@@ -121,7 +121,7 @@ class Worker:
         self.parent_pid, self.tries, self.log = parent_pid, tries, log
         self.threads = threads
         probe = with_retries(lambda: open_storage(storage_url), storage_url, tries)
-        names = with_retries(lambda: [s.study_name for s in optuna.get_all_study_summaries(probe)], storage_url, tries)
+        names = with_retries(lambda: optuna.get_all_study_names(probe), storage_url, tries)
         if study_name not in names:
             raise WorkerError(f"no study {study_name!r} in the storage; studies there: {', '.join(names) or 'none'}")
         study = optuna.load_study(study_name=study_name, storage=probe)
