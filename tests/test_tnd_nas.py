@@ -108,6 +108,42 @@ def test_calibrated_targets_stay_within_the_hard_bounds_of_the_costs():
     assert sweep.targets[:, 1].max() <= 5.0 and sweep.targets[:, 0].max() == 2.0
 
 
+def test_calibration_sets_far_out_cheap_cells_apart_from_the_working_span():
+    """Cells with no path to the output time at ~0.005 ms, working cells at 1-30 ms (as on a
+    phone): one policy keeps the cheapest cost, the others span the working cells geometrically."""
+    rng = np.random.default_rng(0)
+    working = np.exp(rng.normal(np.log(10.0), 0.5, 200))
+    costs = np.concatenate([[0.005, 0.006, 0.04], working])[:, None]
+    sweep = Sweep(["lat"], n=6)
+    sweep.calibrate(costs)
+    t = sweep.targets[:, 0]
+    assert t[0] == pytest.approx(0.005)
+    np.testing.assert_allclose(t[1:], working.min() * (working.max() / working.min()) ** np.linspace(0, 1, 5))
+    plain = Sweep(["lat"], n=6, target_fence=None)  # geometric from the outlier: most policies aim below 1 ms
+    plain.calibrate(costs)
+    assert (plain.targets[:, 0] < 1.0).sum() == 4 and (t < 1.0).sum() == 1
+    unchanged = Sweep(["lat"], n=6)  # no outliers: the plain geometric span from the cheapest cell
+    unchanged.calibrate(working[:, None])
+    np.testing.assert_allclose(unchanged.targets[:, 0],
+                               working.min() * (working.max() / working.min()) ** np.linspace(0, 1, 6))
+    with pytest.raises(ValueError, match="target_fence must be a positive number or null, got -1"):
+        Sweep(["lat"], n=6, target_fence=-1)
+
+
+def test_black_box_spends_few_evaluations_on_degenerate_cheap_cells():
+    """Pixel 3 latency: cells with no path to the output (10% accuracy) time 300x faster than any
+    working cell. Targets spread from them would aim most policies at costs where only such cells
+    exist; set apart, a run evaluates few of them."""
+    broken = {}
+    for fence in (3.0, None):
+        counts = []
+        for seed in range(3):
+            archive = _table_engine(TNDNAS(target_fence=fence), 150, seed, cost="lat_ms_pixel3").optimize()
+            counts.append(int(np.sum(-archive.F()[:, 0] < 50.0)))
+        broken[fence] = float(np.median(counts))
+    assert broken[3.0] <= 0.5 * broken[None], broken
+
+
 def test_per_cost_w_leaves_a_zero_weighted_cost_out_of_the_reward():
     sweep = Sweep(["params", "lat"], n=2, w={"params": -1.5, "lat": [0.0, -1.0]}, w_below={"params": 1.5})
     assert sweep.w().tolist() == [[-1.5, 0.0], [-1.5, -1.0]]

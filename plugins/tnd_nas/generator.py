@@ -71,7 +71,7 @@ class TNDNAS(CandidateGenerator):
                    w_below: Union[None, Number, Sequence[Number], Dict[str, Any]] = 1.5,
                    targets: Optional[Dict[str, Sequence[Number]]] = None,
                    target_range: Sequence[float] = (0.0, 1.0), target_spacing: str = "log",
-                   rank_temperature: float = 0.5,
+                   target_fence: Optional[float] = 3.0, rank_temperature: float = 0.5,
                    accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
                    n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.05,
                    policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
@@ -105,7 +105,7 @@ class TNDNAS(CandidateGenerator):
         self.mode, self.n_policies, self.reward = mode, n_policies, reward
         self.w, self.w_below, self.targets = w, w_below, targets
         self.target_range = tuple(float(v) for v in target_range)
-        self.target_spacing = target_spacing
+        self.target_spacing, self.target_fence = target_spacing, target_fence
         self.rank_temperature, self.accuracy, self.costs = float(rank_temperature), accuracy, costs
         self.n_calibration, self.samples = n_calibration, samples
         self.policy_lr, self.policy_betas = float(policy_lr), tuple(float(b) for b in policy_betas)
@@ -134,7 +134,7 @@ class TNDNAS(CandidateGenerator):
         self.options, self.preset = options, preset
         # validates w / w_below / range early (per-cost mappings again in setup, once the costs are known)
         Sweep(sorted({c for v in (w, w_below) if isinstance(v, dict) for c in v}) or ["cost"], n_policies, w,
-              w_below, None, self.target_range, target_spacing)
+              w_below, None, self.target_range, target_spacing, target_fence)
 
     @property
     def needs_data(self) -> bool:
@@ -174,7 +174,7 @@ class TNDNAS(CandidateGenerator):
                                    grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
                                    valid=self.adapter_.allowed_mask(self.options))
         self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range,
-                            self.target_spacing)
+                            self.target_spacing, self.target_fence)
         self.rng_ = np.random.default_rng(int(ctx.seed))
         self.experience_ = Experience(self.adapter_, self.accuracy_, self.from_error_, self.costs_, ctx.measure)
         self.proposed_: set = set()

@@ -26,7 +26,10 @@ never targets.
 Targets [M]: unless given, the sweep's targets are spaced geometrically between the smallest and
 the largest cost seen on ``n_calibration`` random architectures of the space, measured by the
 engine (``ctx.measure``): T_kc = lo_c * (hi_c / lo_c) ** q_k with q_k evenly spaced over
-``target_range`` (default (0, 1)).
+``target_range`` (default (0, 1)). Far-out cheap cells (below Tukey's fence Q1 - 3 IQR of the
+log costs, ``target_fence``; e.g. cells with no path to the output, 0.005 ms on a phone where
+working cells start at 1 ms) are set apart: the first policy targets the cheapest of them and
+the others span the working cells, from the cheapest one above the fence.
 """
 from __future__ import annotations
 
@@ -115,10 +118,14 @@ class Sweep:
     def __init__(self, costs: Sequence[str], n: int, w: Union[Number, Sequence[Number]] = -1.5,
                  w_below: Union[None, Number, Sequence[Number]] = 1.5,
                  targets: Optional[Dict[str, Sequence[Number]]] = None,
-                 target_range: Tuple[float, float] = (0.0, 1.0), target_spacing: str = "log") -> None:
+                 target_range: Tuple[float, float] = (0.0, 1.0), target_spacing: str = "log",
+                 target_fence: Optional[float] = 3.0) -> None:
         if target_spacing not in SPACINGS:
             raise ValueError(f"target_spacing {target_spacing!r}; accepted: {', '.join(SPACINGS)}")
         self.spacing = target_spacing
+        if target_fence is not None and not (isinstance(target_fence, (int, float)) and target_fence > 0):
+            raise ValueError(f"target_fence must be a positive number or null, got {target_fence!r}")
+        self.fence = None if target_fence is None else float(target_fence)
         self.costs = list(costs)
         self.n = int(n)
         self.w_matrix = _per_cost(w, self.costs, self.n, "w")
@@ -160,18 +167,36 @@ class Sweep:
             feasible = np.all(c <= upper[None, :], axis=1)
             if feasible.any():  # the span of the feasible calibration cells, capped at the bounds
                 c = np.minimum(c[feasible], upper[None, :])
-        lo, hi = c.min(axis=0), c.max(axis=0)
-        if np.any(lo <= 0):
+        lo, hi, least = self._floor(c), c.max(axis=0), c.min(axis=0)
+        if np.any(least <= 0):
             raise ValueError("cost objectives must be positive for the soft-constraint reward; "
-                             f"calibration saw {dict(zip(self.costs, lo.tolist()))}")
+                             f"calibration saw {dict(zip(self.costs, least.tolist()))}")
         hi = np.maximum(hi, lo * (1 + 1e-9))
         q = self.q[:, None]
+        outliers = bool(np.any(lo > least)) and self.n > 2
+        if outliers:  # the first policy keeps the cheapest cell's cost; the others span the working cells
+            q = np.concatenate([self.q[:1], np.linspace(self.q[0], self.q[-1], self.n - 1)])[:, None]
         if self.spacing == "log":
             self.targets = lo[None, :] * (hi / lo)[None, :] ** q
         elif self.spacing == "linear":
             self.targets = np.maximum(lo[None, :] + (hi - lo)[None, :] * q, 1e-3 * lo[None, :])
         else:  # quantiles of the calibration costs (the range clipped to [0, 1])
             self.targets = np.quantile(c, np.clip(self.q, 0.0, 1.0), axis=0).reshape(self.n, len(self.costs))
+        if outliers and self.spacing != "quantile":
+            self.targets[0] = least
+
+    def _floor(self, c: np.ndarray) -> np.ndarray:
+        """Per cost, the cheapest calibration cost that is not a far-out low outlier: below
+        Q1 - fence x IQR of the log costs (Tukey's fence) lie degenerate cells (e.g. a cell with no
+        path from input to output times at 0.005 ms where working cells start at 1 ms); geometric
+        targets from there would aim most policies at costs where nothing but those cells exist."""
+        lo = c.min(axis=0)
+        if self.fence is None or np.any(c <= 0):
+            return lo
+        L = np.log(c)
+        q1, q3 = np.quantile(L, [0.25, 0.75], axis=0)
+        fence = q1 - self.fence * (q3 - q1)
+        return np.array([c[L[:, j] >= fence[j], j].min() for j in range(c.shape[1])])
 
     def w(self) -> np.ndarray:
         """(n_policies, n_costs) exponents above the targets."""
