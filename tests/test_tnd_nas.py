@@ -282,6 +282,56 @@ def test_more_negative_w_gives_smaller_derived_networks_across_seeds():
     assert sizes[-2.0] < sizes[-0.05]
 
 
+def test_neighbours_are_every_allowed_one_variable_change():
+    from monas.plugins.tnd_nas.proposals import neighbours
+
+    allowed = np.array([[True, True, True], [True, False, True]])  # option 1 of variable 1 masked off
+    got = {tuple(r) for r in neighbours(np.array([[0, 0], [2, 2]]), allowed)}
+    assert got == {(1, 0), (2, 0), (0, 2), (1, 2)}
+
+
+def test_the_policy_chooses_among_the_front_neighbours_by_its_probabilities():
+    from monas.plugins.tnd_nas.proposals import neighbours, propose_near_front
+
+    adapter = ChoiceAdapter(NB201Space())
+    pol = PolicySet(adapter.shapes, n=2, seed=0, init_std=1.0)
+    pool = neighbours(np.array([[0, 1, 2, 3, 4, 0]]), adapter.valid_mask()["choices"])
+    for k in range(2):
+        lp = pol.log_prob_np(pool, k)
+        top = pool[int(np.argmax(lp))]
+        arch, sample = propose_near_front(pol, k, adapter, pool, set(), set(), None, -math.inf, None)
+        assert sample.tolist() == top.tolist()
+        known = {adapter.to_arch(top).key}  # the most probable one is known: the next one
+        second = pool[np.argsort(-lp, kind="stable")[1]]
+        arch, sample = propose_near_front(pol, k, adapter, pool, known, {top.tobytes()}, None, -math.inf, None)
+        assert sample.tolist() == second.tolist()
+
+
+class _Recording(TNDNAS):
+    """Records, at every ask, the proposals and the evaluated front they were proposed from."""
+
+    def _ask(self, n):
+        out = super()._ask(n)
+        _, front_idx = self._front_filter()
+        front = np.stack([self.experience_.samples[i] for i in front_idx]) if len(front_idx) else None
+        self.log_ = getattr(self, "log_", []) + [(front, [self.adapter_.sample_of(a) for a in out])]
+        return out
+
+
+@pytest.mark.parametrize("share", [1.0, 0.0])
+def test_front_neighbour_proposals_are_one_variable_from_the_evaluated_front(share):
+    gen = _Recording(front_neighbours=share)
+    _table_engine(gen, 160, 0).optimize()
+    near = []
+    for front, samples in gen.log_[1:]:  # the first ask is the random start
+        for x in samples:
+            near.append(bool((np.sum(front != x[None, :], axis=1) == 1).any()))
+    if share == 1.0:
+        assert all(near) and len(near) >= 100
+    else:  # the policies' own draws: next to their argmax, often not next to the front
+        assert np.mean(near) < 0.9, np.mean(near)
+
+
 def test_bad_parameters_name_what_is_accepted():
     with pytest.raises(ValueError, match="mode='x'; accepted: auto, one_shot, black_box"):
         TNDNAS(mode="x")

@@ -13,8 +13,9 @@ What the engine sees (``setup`` / ``ask`` / ``tell`` / ``state_dict``):
 3. Every ``ask`` then (both modes) takes in the engine's evaluations, runs ``policy_steps``
    REINFORCE steps whose samples are drawn from the policies among the evaluated architectures
    (:mod:`.experience`; rewards from the cache, no budget), and returns one candidate per policy
-   in turn: its derived architecture while new, then its most probable new architectures
-   (:mod:`.proposals`).
+   in turn: its derived architecture while new, then its most probable new architectures; with
+   probability ``front_neighbours`` the policy's most probable new architecture one variable away
+   from a point of the evaluated front (:mod:`.proposals`).
 
 In the black-box mode (no dataset, or ``mode="black_box"``) the reward's accuracy is the
 engine's own evaluation (e.g. a benchmark table's column), so nothing but steps 1 and 3 run.
@@ -36,7 +37,7 @@ from monas.objective import MAXIMIZE
 from monas.plugins.tnd_nas.adapters import ChoiceAdapter
 from monas.plugins.tnd_nas.experience import Experience
 from monas.plugins.tnd_nas.policy import PolicySet
-from monas.plugins.tnd_nas.proposals import FrontFilter, propose
+from monas.plugins.tnd_nas.proposals import FrontFilter, neighbours, propose, propose_near_front
 from monas.plugins.tnd_nas.rewards import REWARDS, Sweep, constrained_ranks, pareto_reward, product_reward
 from monas.plugins.tnd_nas.presets import PRESETS
 from monas.presets import merge_preset, signature_from
@@ -73,10 +74,11 @@ class TNDNAS(CandidateGenerator):
                    target_range: Sequence[float] = (0.0, 1.0), target_spacing: str = "log",
                    target_fence: Optional[float] = 3.0, rank_temperature: float = 0.5,
                    accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
-                   n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.05,
+                   n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.02,
                    policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
                    baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 8,
                    proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
+                   front_neighbours: float = 0.5,
                    keep: Union[None, Sequence[int], Dict[str, Sequence[int]]] = None,
                    stage_evaluations: Optional[int] = None,
                    C: int = 8, depth: Optional[int] = None, stage_depths: Optional[Sequence[int]] = None,
@@ -112,6 +114,10 @@ class TNDNAS(CandidateGenerator):
         self.policy_weight_decay, self.baseline_gamma = float(policy_weight_decay), float(baseline_gamma)
         self.policy_grad_clip, self.policy_steps = policy_grad_clip, policy_steps
         self.proposal_draws, self.skip_dominated, self.n_initial = proposal_draws, bool(skip_dominated), n_initial
+        if isinstance(front_neighbours, bool) or not isinstance(front_neighbours, (int, float)) \
+                or not 0.0 <= front_neighbours <= 1.0:
+            raise ValueError(f"tnd_nas: front_neighbours must be a probability in [0, 1], got {front_neighbours!r}")
+        self.front_neighbours = float(front_neighbours)
         self.keep, self.stage_evaluations = keep, stage_evaluations
         self.C, self.depth, self.stage_depths = C, depth, stage_depths
         self.epochs, self.warmup_epochs, self.interval = epochs, warmup_epochs, interval
@@ -173,6 +179,7 @@ class TNDNAS(CandidateGenerator):
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
                                    grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
                                    valid=self.adapter_.allowed_mask(self.options))
+        self.allowed_ = next(iter(self.adapter_.allowed_mask(self.options).values()))
         self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range,
                             self.target_spacing, self.target_fence)
         self.rng_ = np.random.default_rng(int(ctx.seed))
@@ -202,7 +209,8 @@ class TNDNAS(CandidateGenerator):
         if self.policy_steps and len(self.experience_.usable()):
             self.best_ = self.experience_.cached_steps(self.policies_, self.reward, self.sweep_, self.rank_temperature,
                                                        self.samples_, self.policy_steps, self.rng_)
-        front = self._front_filter()
+        front, front_idx = self._front_filter()
+        pool = None
         known = set(self.experience_.keys) | self.proposed_
         codes = set(self.experience_.codes) | self.proposed_codes_
         n_initial = self.n_policies if self.n_initial is None else int(self.n_initial)
@@ -217,8 +225,16 @@ class TNDNAS(CandidateGenerator):
                 ref = -math.inf
                 if self.best_ is not None:
                     ref = self.experience_.acc[int(self.best_[k])]
-                found = propose(self.policies_, k, self.adapter_, self.rng_, known, codes, self._costs, ref,
-                                front if self.filter_ else None, draws=self.proposal_draws)
+                found = None
+                if self.front_neighbours and self.rng_.random() < self.front_neighbours:
+                    if pool is None:
+                        pool = neighbours(np.stack([self.experience_.samples[i] for i in front_idx]), self.allowed_) \
+                            if len(front_idx) else np.zeros((0, len(self.allowed_)), np.int64)
+                    found = propose_near_front(self.policies_, k, self.adapter_, pool, known, codes, self._costs, ref,
+                                               front if self.filter_ else None)
+                if found is None:
+                    found = propose(self.policies_, k, self.adapter_, self.rng_, known, codes, self._costs, ref,
+                                    front if self.filter_ else None, draws=self.proposal_draws)
             if found is None:
                 failures += 1
                 continue
@@ -268,15 +284,16 @@ class TNDNAS(CandidateGenerator):
                 return arch, sample
         return None
 
-    def _front_filter(self) -> Optional[FrontFilter]:
+    def _front_filter(self) -> Tuple[Optional[FrontFilter], np.ndarray]:
+        """The dominance filter of the evaluated front, and the front's evaluation indices."""
         exp = self.experience_
         idx = exp.usable()
         if not len(idx):
-            return None
+            return None, idx
         F = exp.objective_matrix(idx)
         ranks = constrained_ranks(F, np.array(exp.violation)[idx])
         front = idx[ranks == 0]
-        return FrontFilter(np.array(exp.acc)[front], np.array(exp.cost_rows)[front])
+        return FrontFilter(np.array(exp.acc)[front], np.array(exp.cost_rows)[front]), front
 
     def _black_box_stage(self) -> None:
         """Black-box stages: shrink every ``stage_evaluations`` evaluations (final keep of 1 excepted)."""

@@ -18,6 +18,7 @@
   7x7 are not either); ``none`` is not an option of a genotype variable (the input edges are);
   keep schedules 9 -> 6 -> 3 -> 1 (normal) and 6 -> 4 -> 2 -> 1 (reduce), i.e. keep
   {normal_*: [6, 3, 1], reduce_*: [4, 2, 1]}, capped at each variable's option count.
+- no front-neighbour proposals (``front_neighbours`` 0, a monas choice for the black-box phase).
 
 The params the reward uses are those the study's ``params`` objective measures: give it the
 20-cell evaluation network (the DARTS space's default build: C=36, 20 cells), as the dev code
@@ -34,7 +35,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
     "paper": {
         "mode": "one_shot", "reward": "product", "n_policies": 3, "w": [-0.95, -1.0, -1.0], "w_below": None,
         "targets": {"params": [4.4, 3.2, 2.5]}, "costs": ["params"],
-        "samples": 10, "policy_lr": 1e-2, "policy_betas": [0.5, 0.999], "policy_weight_decay": 1e-3,
+        "front_neighbours": 0.0, "samples": 10, "policy_lr": 1e-2, "policy_betas": [0.5, 0.999], "policy_weight_decay": 1e-3,
         "baseline_gamma": 0.95, "policy_grad_clip": 5.0,
         "C": 24, "stage_depths": [5, 11, 17], "epochs": 16, "warmup_epochs": 8, "interval": 4,
         "search_batch_size": 64, "w_lr": 0.04, "w_lr_min": 0.0, "w_momentum": 0.9, "w_weight_decay": 3e-4,
