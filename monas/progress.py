@@ -26,6 +26,8 @@ class Progress:
 
     def update(self, done: int, stats: Dict[str, Any]) -> None:
         if self.bar is not None:
+            if done > self.bar.n and self.bar.desc != "search":  # a generator's note ends with its work
+                self.bar.set_description_str("search", refresh=False)
             self.bar.update(done - self.bar.n)
             self._post(stats)
 

@@ -74,7 +74,7 @@ class TNDNAS(CandidateGenerator):
                    target_range: Sequence[float] = (0.0, 1.0), target_spacing: str = "log",
                    target_fence: Optional[float] = 3.0, rank_temperature: float = 0.5,
                    accuracy: Optional[str] = None, costs: Optional[Sequence[str]] = None,
-                   n_calibration: int = 256, samples: Optional[int] = None, policy_lr: float = 0.02,
+                   n_calibration: int = 256, samples: Optional[int] = None, policy_lr: Optional[float] = None,
                    policy_betas: Sequence[float] = (0.5, 0.999), policy_weight_decay: float = 1e-3,
                    baseline_gamma: float = 0.95, policy_grad_clip: Optional[float] = 5.0, policy_steps: int = 8,
                    proposal_draws: int = 256, skip_dominated: bool = True, n_initial: Optional[int] = None,
@@ -101,7 +101,8 @@ class TNDNAS(CandidateGenerator):
                                  ("C", C, 1), ("interval", interval, 1), ("search_batch_size", search_batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"tnd_nas: {name} must be an int >= {low}, got {value!r}")
-        for name, value in (("policy_lr", policy_lr), ("w_lr", w_lr), ("rank_temperature", rank_temperature)):
+        for name, value in (("policy_lr", 0.02 if policy_lr is None else policy_lr), ("w_lr", w_lr),
+                            ("rank_temperature", rank_temperature)):
             if not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"tnd_nas: {name} must be a positive number, got {value!r}")
         self.mode, self.n_policies, self.reward = mode, n_policies, reward
@@ -110,7 +111,7 @@ class TNDNAS(CandidateGenerator):
         self.target_spacing, self.target_fence = target_spacing, target_fence
         self.rank_temperature, self.accuracy, self.costs = float(rank_temperature), accuracy, costs
         self.n_calibration, self.samples = n_calibration, samples
-        self.policy_lr, self.policy_betas = float(policy_lr), tuple(float(b) for b in policy_betas)
+        self.policy_lr, self.policy_betas = policy_lr, tuple(float(b) for b in policy_betas)
         self.policy_weight_decay, self.baseline_gamma = float(policy_weight_decay), float(baseline_gamma)
         self.policy_grad_clip, self.policy_steps = policy_grad_clip, policy_steps
         self.proposal_draws, self.skip_dominated, self.n_initial = proposal_draws, bool(skip_dominated), n_initial
@@ -175,7 +176,10 @@ class TNDNAS(CandidateGenerator):
         # M: the dev code's 10 in the one-shot mode (each sample costs a supernet forward), 16 in
         # the black-box mode (samples from the cache cost nothing)
         self.samples_ = self.samples if self.samples is not None else (10 if self.mode_ == "one_shot" else 16)
-        self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=self.policy_lr, betas=self.policy_betas,
+        # M: 0.05 in the one-shot mode (the figures of the one-shot example), 0.02 in the black-box
+        # mode (cross-validated with front_neighbours, README Results); the dev code: 1e-2
+        lr = float(self.policy_lr) if self.policy_lr is not None else (0.05 if self.mode_ == "one_shot" else 0.02)
+        self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=lr, betas=self.policy_betas,
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
                                    grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
                                    valid=self.adapter_.allowed_mask(self.options))

@@ -111,10 +111,13 @@ def neighbours(samples: np.ndarray, allowed: np.ndarray) -> np.ndarray:
 
 def propose_near_front(policies, k: int, adapter, pool: np.ndarray, known: Set[str], known_codes: Set[bytes],
                        costs_of: Callable, ref_acc: float, front: Optional[FrontFilter], max_checks: int = 64):
-    """Policy k's most probable new architecture one variable away from a front point."""
+    """Policy k's most probable new architecture one variable away from a front point (``pool``:
+    :func:`neighbours` of the front); options the policy has shrunk away are never proposed."""
     if not len(pool):
         return None
-    S = pool[np.argsort(-policies.log_prob_np(pool, k), kind="stable")]
+    lp = policies.log_prob_np(pool, k)
+    order = np.argsort(-lp, kind="stable")
+    S = pool[order[np.isfinite(lp[order])]]
     for f in ((front, None) if front is not None else (None,)):
         found = first_new(S, adapter, known, known_codes, costs_of, ref_acc, f, max_checks)
         if found is not None:
