@@ -101,8 +101,9 @@ class TNDNAS(CandidateGenerator):
                                  ("C", C, 1), ("interval", interval, 1), ("search_batch_size", search_batch_size, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"tnd_nas: {name} must be an int >= {low}, got {value!r}")
-        for name, value in (("policy_lr", 0.02 if policy_lr is None else policy_lr), ("w_lr", w_lr),
-                            ("rank_temperature", rank_temperature)):
+        for name, value in (("policy_lr", policy_lr), ("w_lr", w_lr), ("rank_temperature", rank_temperature)):
+            if name == "policy_lr" and value is None:  # null: the mode's default, in setup
+                continue
             if not (isinstance(value, (int, float)) and value > 0):
                 raise ValueError(f"tnd_nas: {name} must be a positive number, got {value!r}")
         self.mode, self.n_policies, self.reward = mode, n_policies, reward
@@ -179,11 +180,11 @@ class TNDNAS(CandidateGenerator):
         # M: 0.05 in the one-shot mode (the figures of the one-shot example), 0.02 in the black-box
         # mode (cross-validated with front_neighbours, README Results); the dev code: 1e-2
         lr = float(self.policy_lr) if self.policy_lr is not None else (0.05 if self.mode_ == "one_shot" else 0.02)
+        allowed = self.adapter_.allowed_mask(self.options)
         self.policies_ = PolicySet(self.adapter_.shapes, self.n_policies, lr=lr, betas=self.policy_betas,
                                    weight_decay=self.policy_weight_decay, gamma=self.baseline_gamma,
-                                   grad_clip=self.policy_grad_clip, seed=int(ctx.seed),
-                                   valid=self.adapter_.allowed_mask(self.options))
-        self.allowed_ = next(iter(self.adapter_.allowed_mask(self.options).values()))
+                                   grad_clip=self.policy_grad_clip, seed=int(ctx.seed), valid=allowed)
+        self.allowed_ = next(iter(allowed.values()))
         self.sweep_ = Sweep(self.costs_, self.n_policies, self.w, self.w_below, self.targets, self.target_range,
                             self.target_spacing, self.target_fence)
         self.rng_ = np.random.default_rng(int(ctx.seed))
@@ -232,8 +233,7 @@ class TNDNAS(CandidateGenerator):
                 found = None
                 if self.front_neighbours and self.rng_.random() < self.front_neighbours:
                     if pool is None:
-                        pool = neighbours(np.stack([self.experience_.samples[i] for i in front_idx]), self.allowed_) \
-                            if len(front_idx) else np.zeros((0, len(self.allowed_)), np.int64)
+                        pool = neighbours(np.array([self.experience_.samples[i] for i in front_idx]), self.allowed_)
                     found = propose_near_front(self.policies_, k, self.adapter_, pool, known, codes, self._costs, ref,
                                                front if self.filter_ else None)
                 if found is None:
